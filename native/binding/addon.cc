@@ -1,0 +1,52 @@
+// addon.cc — registration only: each family adds its methods; no math here.
+#include "addon.h"
+
+#include "tensor_wrap.h"
+
+namespace msb {
+
+Addon::Addon(Napi::Env env, Napi::Object exports) {
+  DefineAddon(exports, {
+      // creation_binding.cc
+      InstanceMethod<&Addon::FromTypedArray>("fromTypedArray"),
+      InstanceMethod<&Addon::Fill>("fill"),
+      InstanceMethod<&Addon::Arange>("arange"),
+      InstanceMethod<&Addon::Random>("random"),
+      // elementwise_binding.cc
+      InstanceMethod<&Addon::Add>("add"),
+      InstanceMethod<&Addon::Mul>("mul"),
+      // info_binding.cc
+      InstanceMethod<&Addon::BuildInfo>("buildInfo"),
+      InstanceMethod<&Addon::Memory>("memory"),
+      InstanceMethod<&Addon::EmptyCache>("emptyCache"),
+      InstanceMethod<&Addon::SetNumThreads>("setNumThreads"),
+      InstanceMethod<&Addon::Synchronize>("synchronize"),
+      InstanceMethod<&Addon::TimeCopy>("timeCopy"),
+  });
+  Napi::Function ctor = TensorHandle::Init(env);
+  handle_ctor = Napi::Persistent(ctor);
+  exports.Set("TensorHandle", ctor);
+}
+
+Addon& addon(Napi::Env env) { return *env.GetInstanceData<Addon>(); }
+
+Napi::Object Addon::wrap(Napi::Env env, ms::Tensor t) {
+  Napi::Object obj = handle_ctor.New({});
+  TensorHandle::Unwrap(obj)->attach(std::move(t));
+  flush_external(env);
+  return obj;
+}
+
+void Addon::flush_external(Napi::Env env) {
+  int64_t pending = acct->pending_external.load();
+  if (pending >= (1 << 20) || pending <= -(1 << 20)) {
+    acct->pending_external -= pending;
+    Napi::MemoryManagement::AdjustExternalMemory(env, pending);
+  }
+}
+
+
+}  // namespace msb
+
+using MambaSpeechAddon = msb::Addon;
+NODE_API_ADDON(MambaSpeechAddon)

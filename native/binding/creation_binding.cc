@@ -1,0 +1,150 @@
+// creation_binding.cc — fromTypedArray, fill, arange, rand/randn.
+#include <cmath>
+#include <cstring>
+
+#include "../core/cuda_api.h"
+#include "../core/error.h"
+#include "../ops/cast/cast.h"
+#include "../ops/creation/creation.h"
+#include "addon.h"
+#include "convert.h"
+
+namespace msb {
+
+namespace {
+
+template <typename S>
+void convert_into(const char* op, const S* src, int64_t n, ms::Tensor& dst) {
+  switch (dst.dtype) {
+    case ms::DType::F32: {
+      float* d = dst.ptr<float>();
+      for (int64_t i = 0; i < n; ++i) d[i] = static_cast<float>(src[i]);
+      break;
+    }
+    case ms::DType::BF16: {
+      uint16_t* d = dst.ptr<uint16_t>();
+      for (int64_t i = 0; i < n; ++i) d[i] = ms::f32_to_bf16(static_cast<float>(src[i]));
+      break;
+    }
+    case ms::DType::I32: {
+      int32_t* d = dst.ptr<int32_t>();
+      for (int64_t i = 0; i < n; ++i) {
+        double x = static_cast<double>(src[i]);
+        if (x != std::floor(x) || x < -2147483648.0 || x > 2147483647.0)
+          ms::fail(op, "int32 data must be integers in the int32 range, got ", x, " at index ", i);
+        d[i] = static_cast<int32_t>(x);
+      }
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+// fromTypedArray(data, shape, dtype, device, copy) — shares `data`'s memory when it can (CPU,
+// same element type, copy == false); otherwise converts and copies.
+Napi::Value Addon::FromTypedArray(const Napi::CallbackInfo& info) {
+  const char* op = "tensor";
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray())
+    ms::fail(op, "data must be a typed array or an array of numbers, got ", js_type_name(info[0]));
+  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+  std::vector<int64_t> shape = shape_arg(op, info[1]);
+  ms::DType dtype = dtype_arg(op, info[2]);
+  ms::Device device = device_arg(op, info[3]);
+  bool copy = info[4].ToBoolean();
+  const int64_t n = ms::shape_numel(shape);
+  if (static_cast<int64_t>(ta.ElementLength()) != n)
+    ms::fail(op, "data has ", ta.ElementLength(), " elements but shape ", ms::shape_str(shape),
+             " needs ", n);
+  napi_typedarray_type kind = ta.TypedArrayType();
+  const bool same_type = (kind == napi_float32_array && dtype == ms::DType::F32) ||
+                         (kind == napi_int32_array && dtype == ms::DType::I32);
+  Napi::ArrayBuffer ab = ta.ArrayBuffer();
+  char* src = static_cast<char*>(ab.Data()) + ta.ByteOffset();
+
+  if (!copy && same_type && device == ms::Device::CPU) {
+    // Borrow: keep the ArrayBuffer alive through a reference, and check it is still attached
+    // whenever the tensor is used (a transfer to another thread would free it under us).
+    auto s = std::make_shared<ms::Storage>();
+    s->data = src;
+    s->bytes = n * 4;
+    s->device = ms::Device::CPU;
+    auto* ref = new Napi::Reference<Napi::ArrayBuffer>(Napi::Persistent(ab));
+    napi_env raw_env = env;
+    s->release = [ref]() { delete ref; };
+    s->still_valid = [ref, raw_env]() {
+      bool detached = false;
+      napi_is_detached_arraybuffer(raw_env, ref->Value(), &detached);
+      return !detached;
+    };
+    ms::Tensor t;
+    t.shape = shape;
+    t.strides = ms::contiguous_strides(shape);
+    t.dtype = dtype;
+    t.device = device;
+    t.storage = s;
+    return wrap(env, std::move(t));
+  }
+
+  ms::Tensor host = ms::empty(op, shape, dtype, ms::Device::CPU, acct);
+  switch (kind) {
+    case napi_float32_array: convert_into(op, reinterpret_cast<const float*>(src), n, host); break;
+    case napi_float64_array: convert_into(op, reinterpret_cast<const double*>(src), n, host); break;
+    case napi_int32_array: convert_into(op, reinterpret_cast<const int32_t*>(src), n, host); break;
+    case napi_int16_array: convert_into(op, reinterpret_cast<const int16_t*>(src), n, host); break;
+    case napi_int8_array: convert_into(op, reinterpret_cast<const int8_t*>(src), n, host); break;
+    case napi_uint8_array:
+    case napi_uint8_clamped_array: convert_into(op, reinterpret_cast<const uint8_t*>(src), n, host); break;
+    case napi_uint16_array: convert_into(op, reinterpret_cast<const uint16_t*>(src), n, host); break;
+    case napi_uint32_array: convert_into(op, reinterpret_cast<const uint32_t*>(src), n, host); break;
+    default: ms::fail(op, "unsupported typed array type (BigInt arrays are not supported)");
+  }
+  if (device == ms::Device::CPU) return wrap(env, std::move(host));
+  return wrap(env, ms::to(host, dtype, device, acct));
+}
+
+// fill(shape, value, dtype, device)
+Napi::Value Addon::Fill(const Napi::CallbackInfo& info) {
+  const char* op = "full";
+  std::vector<int64_t> shape = shape_arg(op, info[0]);
+  double v = number_arg(op, "value", info[1]);
+  ms::DType dtype = dtype_arg(op, info[2]);
+  ms::Device device = device_arg(op, info[3]);
+  if (dtype == ms::DType::I32 && (v != std::floor(v) || v < -2147483648.0 || v > 2147483647.0))
+    ms::fail(op, "value ", v, " is not an int32");
+  return wrap(info.Env(), ms::fill(op, shape, v, dtype, device, acct));
+}
+
+// arange(start, step, n, dtype, device)
+Napi::Value Addon::Arange(const Napi::CallbackInfo& info) {
+  const char* op = "arange";
+  double start = number_arg(op, "start", info[0]);
+  double step = number_arg(op, "step", info[1]);
+  double n = number_arg(op, "length", info[2]);
+  if (!(n >= 0) || n != std::floor(n)) ms::fail(op, "length must be an integer >= 0, got ", n);
+  ms::DType dtype = dtype_arg(op, info[3]);
+  ms::Device device = device_arg(op, info[4]);
+  if (dtype == ms::DType::I32) {
+    double last = start + (n - 1) * step;
+    if (start != std::floor(start) || step != std::floor(step) ||
+        std::fabs(start) > 2147483647.0 || std::fabs(last) > 2147483647.0)
+      ms::fail(op, "int32 arange needs integer start/step inside the int32 range");
+  }
+  return wrap(info.Env(), ms::arange(start, step, static_cast<int64_t>(n), dtype, device, acct));
+}
+
+// random(kind 0 uniform | 1 normal, shape, seed, offset, dtype, device)
+Napi::Value Addon::Random(const Napi::CallbackInfo& info) {
+  int kind = static_cast<int>(number_arg("random", "kind", info[0]));
+  const char* op = kind == 0 ? "rand" : "randn";
+  std::vector<int64_t> shape = shape_arg(op, info[1]);
+  uint64_t seed = u64_arg(op, "seed", info[2]);
+  uint64_t offset = u64_arg(op, "offset", info[3]);
+  ms::DType dtype = dtype_arg(op, info[4]);
+  ms::Device device = device_arg(op, info[5]);
+  return wrap(info.Env(), ms::random(kind == 0 ? ms::RandKind::Uniform : ms::RandKind::Normal, shape,
+                                     seed, offset, dtype, device, acct));
+}
+
+}  // namespace msb

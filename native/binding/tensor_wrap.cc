@@ -1,0 +1,186 @@
+#include "tensor_wrap.h"
+
+#include <cstring>
+#include <vector>
+
+#include "../core/cuda_api.h"
+#include "../core/error.h"
+#include "../ops/cast/cast.h"
+#include "addon.h"
+#include "convert.h"
+
+namespace msb {
+
+Napi::Function TensorHandle::Init(Napi::Env env) {
+  return DefineClass(env, "TensorHandle",
+                     {
+                         InstanceMethod<&TensorHandle::Shape>("shape"),
+                         InstanceMethod<&TensorHandle::Meta>("meta"),
+                         InstanceMethod<&TensorHandle::DataSync>("dataSync"),
+                         InstanceMethod<&TensorHandle::Data>("data"),
+                         InstanceMethod<&TensorHandle::Dispose>("dispose"),
+                         InstanceMethod<&TensorHandle::IsDisposed>("isDisposed"),
+                         InstanceMethod<&TensorHandle::To>("to"),
+                         InstanceMethod<&TensorHandle::SharesMemoryWith>("sharesMemoryWith"),
+                     });
+}
+
+TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {}
+
+TensorHandle::~TensorHandle() {
+  // Collected without dispose(): the environment may be shutting down, so touch only the
+  // shared counters; the storage's destructor returns the memory.
+  if (attached_ && !disposed_) acct_->handles--;
+}
+
+void TensorHandle::attach(ms::Tensor t) {
+  t_ = std::move(t);
+  attached_ = true;
+  acct_ = addon(Env()).acct;
+  acct_->handles++;
+}
+
+void TensorHandle::release(Napi::Env env) {
+  if (!attached_ || disposed_) return;
+  disposed_ = true;
+  t_.storage.reset();
+  acct_->handles--;
+  addon(env).flush_external(env);
+}
+
+const ms::Tensor& TensorHandle::get(const char* op) const {
+  if (!attached_) ms::fail(op, "tensor handle is empty (made outside the library?)");
+  if (disposed_) ms::fail(op, "tensor was disposed; it cannot be used after dispose()");
+  if (t_.storage->still_valid && !t_.storage->still_valid())
+    ms::fail(op, "the ArrayBuffer this tensor shares (fromTypedArray without copy) was detached "
+                 "or transferred; the tensor's memory is gone");
+  return t_;
+}
+
+const ms::Tensor& tensor_arg(const char* op, const char* what, const Napi::Value& v) {
+  if (!v.IsObject()) ms::fail(op, what, " must be a Tensor, got ", js_type_name(v));
+  Napi::Object o = v.As<Napi::Object>();
+  if (!o.InstanceOf(addon(v.Env()).handle_ctor.Value()))
+    ms::fail(op, what, " must be a Tensor, got another object");
+  return TensorHandle::Unwrap(o)->get(op);
+}
+
+Napi::Value TensorHandle::Shape(const Napi::CallbackInfo& info) {
+  const ms::Tensor& t = get("shape");
+  Napi::Array a = Napi::Array::New(info.Env(), t.shape.size());
+  for (size_t i = 0; i < t.shape.size(); ++i) a.Set(i, Napi::Number::New(info.Env(), double(t.shape[i])));
+  return a;
+}
+
+// [shape, dtype, device] in one call: the TS Tensor reads its metadata once.
+Napi::Value TensorHandle::Meta(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const ms::Tensor& t = get("meta");
+  Napi::Array a = Napi::Array::New(env, 3);
+  Napi::Array s = Napi::Array::New(env, t.shape.size());
+  for (size_t i = 0; i < t.shape.size(); ++i) s.Set(i, Napi::Number::New(env, double(t.shape[i])));
+  a.Set(0u, s);
+  a.Set(1u, Napi::String::New(env, ms::dtype_name(t.dtype)));
+  a.Set(2u, Napi::String::New(env, ms::device_name(t.device)));
+  return a;
+}
+
+namespace {
+// Host values of a tensor as the typed array dataSync() returns: Float32Array for float32 and
+// bfloat16 (widened), Int32Array for int32.
+Napi::Value host_array(Napi::Env env, const ms::Tensor& t, const void* host_src) {
+  const int64_t n = t.numel();
+  if (t.dtype == ms::DType::I32) {
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, static_cast<size_t>(n) * 4);
+    if (n) std::memcpy(ab.Data(), host_src, static_cast<size_t>(n) * 4);
+    return Napi::Int32Array::New(env, static_cast<size_t>(n), ab, 0);
+  }
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, static_cast<size_t>(n) * 4);
+  float* dst = static_cast<float*>(ab.Data());
+  if (t.dtype == ms::DType::F32) {
+    if (n) std::memcpy(dst, host_src, static_cast<size_t>(n) * 4);
+  } else {
+    const uint16_t* s = static_cast<const uint16_t*>(host_src);
+    for (int64_t i = 0; i < n; ++i) dst[i] = ms::bf16_to_f32(s[i]);
+  }
+  return Napi::Float32Array::New(env, static_cast<size_t>(n), ab, 0);
+}
+
+class ReadWorker : public Napi::AsyncWorker {
+ public:
+  ReadWorker(Napi::Env env, ms::Tensor t)
+      : Napi::AsyncWorker(env, "mamba-speech:data"), t_(std::move(t)), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      host_.resize(static_cast<size_t>(t_.nbytes()));
+      ms::cuda::memcpy_d2h(host_.data(), t_.data(), host_.size(), 0);
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(host_array(Env(), t_, host_.data())); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  ms::Tensor t_;  // holds the storage alive while the copy runs
+  std::vector<char> host_;
+  Napi::Promise::Deferred deferred_;
+};
+}  // namespace
+
+Napi::Value TensorHandle::DataSync(const Napi::CallbackInfo& info) {
+  const ms::Tensor& t = get("dataSync");
+  if (!t.is_contiguous()) ms::fail("dataSync", "non-contiguous tensors are not supported yet");
+  if (t.device == ms::Device::CPU) return host_array(info.Env(), t, t.data());
+  std::vector<char> host(static_cast<size_t>(t.nbytes()));
+  ms::cuda::memcpy_d2h(host.data(), t.data(), host.size(), 0);
+  return host_array(info.Env(), t, host.data());
+}
+
+Napi::Value TensorHandle::Data(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const ms::Tensor& t = get("data");
+  if (t.device == ms::Device::CPU) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Resolve(host_array(env, t, t.data()));
+    return d.Promise();
+  }
+  auto* w = new ReadWorker(env, t);
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value TensorHandle::Dispose(const Napi::CallbackInfo& info) {
+  release(info.Env());
+  return info.Env().Undefined();
+}
+
+Napi::Value TensorHandle::IsDisposed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), disposed_);
+}
+
+// to(dtype, device) -> a new handle (the TS side returns `this` when nothing changes).
+Napi::Value TensorHandle::To(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const ms::Tensor& t = get("to");
+  ms::DType dtype = dtype_arg("to", info[0]);
+  ms::Device device = device_arg("to", info[1]);
+  Addon& a = addon(env);
+  return a.wrap(env, ms::to(t, dtype, device, a.acct));
+}
+
+Napi::Value TensorHandle::SharesMemoryWith(const Napi::CallbackInfo& info) {
+  const ms::Tensor& t = get("sharesMemoryWith");
+  Napi::Value v = info[0];
+  if (v.IsTypedArray()) {
+    Napi::TypedArray ta = v.As<Napi::TypedArray>();
+    const char* p = static_cast<const char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    return Napi::Boolean::New(info.Env(), p == static_cast<const char*>(t.data()));
+  }
+  const ms::Tensor& o = tensor_arg("sharesMemoryWith", "other", v);
+  return Napi::Boolean::New(info.Env(), o.storage == t.storage);
+}
+
+}  // namespace msb

@@ -1,0 +1,152 @@
+// runtime.cu — device discovery, the per-device stream, copies, and copy benchmarks.
+//
+// The addon must load and run on a machine without a GPU or driver: cudaGetDeviceCount then
+// fails (error 35, cudaErrorInsufficientDriver, seen on the CPU machines here) and we report 0
+// devices with the reason instead of failing to load. cudart is linked statically, so no
+// libcudart.so is needed at load time; libcuda.so is opened lazily by cudart.
+#include <algorithm>
+#include <mutex>
+#include <vector>
+
+#include "../cuda_api.h"
+#include "cuda_check.cuh"
+
+namespace ms {
+namespace cuda {
+namespace {
+
+struct Discovery {
+  int count = 0;
+  std::string status = "ok";
+};
+
+const Discovery& discovery() {
+  static Discovery d = [] {
+    Discovery r;
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) {
+      cudaGetLastError();
+      r.count = 0;
+      r.status = std::string("cudaGetDeviceCount failed: error ") + std::to_string(int(e)) + " " +
+                 cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
+    } else if (n == 0) {
+      r.status = "no CUDA device found";
+    } else {
+      r.count = n;
+    }
+    return r;
+  }();
+  return d;
+}
+
+std::mutex stream_mutex;
+std::vector<cudaStream_t> streams;
+
+}  // namespace
+
+bool built() { return true; }
+bool cublas_linked() {
+#ifdef MAMBA_SPEECH_CUBLAS
+  return true;
+#else
+  return false;
+#endif
+}
+int device_count() { return discovery().count; }
+std::string status() { return discovery().status; }
+int runtime_version() {
+  int v = 0;
+  if (cudaRuntimeGetVersion(&v) != cudaSuccess) { cudaGetLastError(); return 0; }
+  return v;
+}
+
+std::vector<GpuInfo> gpus() {
+  std::vector<GpuInfo> out;
+  for (int i = 0; i < device_count(); ++i) {
+    cudaDeviceProp p;
+    if (cudaGetDeviceProperties(&p, i) != cudaSuccess) { cudaGetLastError(); continue; }
+    out.push_back(GpuInfo{p.name, static_cast<int64_t>(p.totalGlobalMem), p.major, p.minor,
+                          p.multiProcessorCount});
+  }
+  return out;
+}
+
+void require(const char* op, int device) {
+  if (device_count() == 0)
+    fail(op, "device 'cuda' is not available: ", status(),
+         ". This addon was built with CUDA but found no usable GPU; check buildInfo().gpus");
+  if (device < 0 || device >= device_count())
+    fail(op, "cuda device ", device, " does not exist (", device_count(), " present)");
+}
+
+void* stream(int device) {
+  std::lock_guard<std::mutex> lk(stream_mutex);
+  if (streams.empty()) streams.assign(std::max(1, device_count()), nullptr);
+  if (!streams[device]) {
+    MS_CUDA_CHECK("cuda", cudaSetDevice(device));
+    MS_CUDA_CHECK("cuda", cudaStreamCreateWithFlags(&streams[device], cudaStreamNonBlocking));
+  }
+  return streams[device];
+}
+
+static cudaStream_t s_of(int device) { return static_cast<cudaStream_t>(stream(device)); }
+
+void memcpy_h2d(void* dst, const void* src, size_t bytes, int device) {
+  if (bytes == 0) return;
+  // From pageable memory the copy is staged and the call returns once `src` has been read, so
+  // the caller may free it at once.
+  MS_CUDA_CHECK("copy", cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s_of(device)));
+}
+void memcpy_d2h(void* dst, const void* src, size_t bytes, int device) {
+  if (bytes == 0) return;
+  MS_CUDA_CHECK("copy", cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, s_of(device)));
+  MS_CUDA_CHECK("copy", cudaStreamSynchronize(s_of(device)));
+}
+void memcpy_d2d(void* dst, const void* src, size_t bytes, int device) {
+  if (bytes == 0) return;
+  MS_CUDA_CHECK("copy", cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, s_of(device)));
+}
+void synchronize(int device) {
+  if (device_count() == 0) return;
+  MS_CUDA_CHECK("synchronize", cudaStreamSynchronize(s_of(device)));
+}
+void check_launch(const char* op) { MS_CUDA_CHECK(op, cudaGetLastError()); }
+
+double time_copy(int kind, size_t bytes, int iters, int device) {
+  require("benchmark", device);
+  cudaStream_t s = s_of(device);
+  void *d0 = nullptr, *d1 = nullptr, *h = nullptr;
+  MS_CUDA_CHECK("benchmark", cudaMalloc(&d0, bytes));
+  MS_CUDA_CHECK("benchmark", cudaMalloc(&d1, bytes));
+  if (kind == 0) h = std::malloc(bytes);
+  else if (kind != 3) MS_CUDA_CHECK("benchmark", cudaMallocHost(&h, bytes));
+  cudaEvent_t a, b;
+  cudaEventCreate(&a);
+  cudaEventCreate(&b);
+  std::vector<float> ms_list;
+  for (int i = 0; i < iters + 2; ++i) {  // 2 warm-up copies
+    cudaEventRecord(a, s);
+    if (kind == 0 || kind == 1) cudaMemcpyAsync(d0, h, bytes, cudaMemcpyHostToDevice, s);
+    else if (kind == 2) cudaMemcpyAsync(h, d0, bytes, cudaMemcpyDeviceToHost, s);
+    else cudaMemcpyAsync(d1, d0, bytes, cudaMemcpyDeviceToDevice, s);
+    cudaEventRecord(b, s);
+    cudaEventSynchronize(b);
+    float t = 0;
+    cudaEventElapsedTime(&t, a, b);
+    if (i >= 2) ms_list.push_back(t);
+  }
+  cudaError_t err = cudaGetLastError();
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  cudaFree(d0);
+  cudaFree(d1);
+  if (kind == 0) std::free(h);
+  else if (kind != 3) cudaFreeHost(h);
+  if (err != cudaSuccess) fail("benchmark", "copy failed: ", cudaGetErrorString(err));
+  std::sort(ms_list.begin(), ms_list.end());
+  return ms_list[ms_list.size() / 2] * 1e-3;
+}
+
+}  // namespace cuda
+}  // namespace ms
