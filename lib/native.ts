@@ -1,0 +1,99 @@
+/**
+ * native.ts — the one typed description of the addon; nothing else requires the .node file.
+ *
+ * The addon is looked up under build/Release (cmake-js and node-gyp both put it there). When it
+ * is missing — typically because npm 11 skipped our install script while installing
+ * mamba-speech as a dependency — requiring the package throws an error naming the command that
+ * builds it.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** Opaque native tensor handle (native/binding/tensor_wrap.cc). */
+export interface NativeHandle {
+  shape(): number[];
+  meta(): [number[], string, string];
+  dataSync(): Float32Array | Int32Array;
+  data(): Promise<Float32Array | Int32Array>;
+  dispose(): void;
+  isDisposed(): boolean;
+  to(dtype: string, device: string): NativeHandle;
+  sharesMemoryWith(other: NativeHandle | ArrayBufferView): boolean;
+}
+
+export interface NativeBuildInfo {
+  napiVersion: number;
+  cuda: boolean;
+  cublas: boolean;
+  cudaStatus: string;
+  cudaRuntimeVersion: number;
+  threads: number;
+  gpus: { name: string; memoryBytes: number; cc: string; smCount: number }[];
+}
+
+export interface NativeMemory {
+  tensors: number;
+  storages: number;
+  bytes: { cpu: number; cuda: number };
+  cudaCached: number;
+  cudaReserved: number;
+  cudaAllocCalls: number;
+  cudaCacheHits: number;
+}
+
+export interface NativeAddon {
+  fromTypedArray(data: ArrayBufferView, shape: number[], dtype: string, device: string, copy: boolean): NativeHandle;
+  fill(shape: number[], value: number, dtype: string, device: string): NativeHandle;
+  arange(start: number, step: number, n: number, dtype: string, device: string): NativeHandle;
+  random(kind: 0 | 1, shape: number[], seed: number | bigint, offset: number | bigint, dtype: string, device: string): NativeHandle;
+  add(a: NativeHandle, b: NativeHandle | number): NativeHandle;
+  mul(a: NativeHandle, b: NativeHandle | number): NativeHandle;
+  buildInfo(): NativeBuildInfo;
+  memory(): NativeMemory;
+  emptyCache(): void;
+  setNumThreads(n: number): void;
+  synchronize(): void;
+  /** kind 0 h2d pageable, 1 h2d pinned, 2 d2h pinned, 3 d2d; returns median seconds. */
+  timeCopy(kind: number, bytes: number, iters: number): number;
+  TensorHandle: new () => NativeHandle;
+}
+
+/** Package root: lib/ and dist/ both sit one level below it. */
+export const packageRoot = path.resolve(__dirname, '..');
+
+const candidates = [
+  path.join(packageRoot, 'build', 'Release', 'mamba_speech.node'),
+  path.join(packageRoot, 'build', 'Debug', 'mamba_speech.node'),
+];
+
+function buildHint(): string {
+  return (
+    'Build it with one of:\n' +
+    '  npx mamba-speech-build\n' +
+    '  npm rebuild mamba-speech --foreground-scripts --allow-scripts=mamba-speech\n' +
+    '(npm 11 skips the install scripts of dependencies until you approve them: ' +
+    '`npm approve-scripts mamba-speech` records that approval in your package.json.) ' +
+    'Set MAMBA_SPEECH_CUDA=0 for a CPU-only build.'
+  );
+}
+
+function load(): NativeAddon {
+  const override = process.env.MAMBA_SPEECH_ADDON;
+  const found = override ? [override] : candidates.filter((p) => fs.existsSync(p));
+  if (found.length === 0) {
+    throw new Error(
+      `[mamba-speech] the native addon is not built: no ${candidates[0]}.\n${buildHint()}`,
+    );
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(found[0]) as NativeAddon;
+  } catch (e) {
+    throw new Error(
+      `[mamba-speech] the native addon at ${found[0]} failed to load: ${(e as Error).message}\n${buildHint()}`,
+    );
+  }
+}
+
+/** The loaded addon (loaded once per JS environment: main thread or worker). */
+export const native: NativeAddon = load();

@@ -1,0 +1,2 @@
+/** lib/ops — typed op functions. */
+export { add, mul } from './elementwise';

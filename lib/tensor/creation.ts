@@ -1,0 +1,210 @@
+/**
+ * creation.ts — making tensors: tensor, fromTypedArray, zeros, ones, full, arange, rand, randn.
+ *
+ * Random numbers come from Philox4x32-10 keyed by a seed (native/core/philox.h): the same seed
+ * gives the same tensor on cpu and cuda. Without an explicit `seed`, calls draw from a global
+ * generator (seed 0 until manualSeed()) whose counter advances with each call.
+ */
+import { native } from '../native';
+import { resolveDevice } from './device';
+import { describe, Tensor } from './tensor';
+import { DType, Device, isDType, Shape } from './types';
+
+/** Options shared by the creation functions. */
+export interface CreateOptions {
+  dtype?: DType;
+  device?: Device;
+  requiresGrad?: boolean;
+}
+
+/** Options of rand/randn. */
+export interface RandomOptions extends CreateOptions {
+  /** Seed for this call only (integer >= 0 or BigInt < 2^64); the global generator is not advanced. */
+  seed?: number | bigint;
+}
+
+function dtypeOf(op: string, d: DType | undefined, fallback: DType): DType {
+  if (d === undefined) return fallback;
+  if (!isDType(d)) throw new Error(`[${op}] unknown dtype '${String(d)}'; expected float32, bfloat16 or int32`);
+  return d;
+}
+
+function shapeOf(op: string, shape: unknown): number[] {
+  if (!Array.isArray(shape)) throw new Error(`[${op}] shape must be an array of integers, got ${describe(shape)}`);
+  for (let i = 0; i < shape.length; ++i) {
+    const d = shape[i];
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
+      throw new Error(`[${op}] shape dims must be integers >= 0, got ${describe(d)} at dim ${i} of [${shape.join(', ')}]`);
+    }
+  }
+  return shape as number[];
+}
+
+/** Infers the shape of nested arrays and flattens them; throws on ragged input. */
+function flatten(op: string, data: unknown[]): { flat: number[]; shape: number[] } {
+  const shape: number[] = [];
+  let level: unknown = data;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    level = level[0];
+  }
+  const flat: number[] = [];
+  const walk = (x: unknown, dim: number, where: string): void => {
+    if (dim === shape.length) {
+      if (typeof x !== 'number' && typeof x !== 'boolean') {
+        throw new Error(`[${op}] data must hold numbers, got ${describe(x)} at ${where || 'top level'}`);
+      }
+      flat.push(Number(x));
+      return;
+    }
+    if (!Array.isArray(x) || x.length !== shape[dim]) {
+      throw new Error(`[${op}] ragged nested array: expected ${shape[dim]} items at ${where || 'top level'}, got ${Array.isArray(x) ? x.length : describe(x)}`);
+    }
+    for (let i = 0; i < x.length; ++i) walk(x[i], dim + 1, `${where}[${i}]`);
+  };
+  walk(data, 0, '');
+  return { flat, shape };
+}
+
+/**
+ * A tensor holding a copy of `data`: a (nested) array of numbers or a typed array, with an
+ * optional `shape` (inferred from nesting; 1-D for flat data). dtype defaults to int32 for an
+ * Int32Array, else float32. Example: `tensor([[1, 2], [3, 4]])` is (2, 2) float32.
+ */
+export function tensor(data: ArrayLike<number> | unknown[], shape?: Shape, opts: CreateOptions = {}): Tensor {
+  const op = 'tensor';
+  let view: ArrayBufferView;
+  let inferred: number[];
+  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
+    view = data;
+    inferred = [(data as unknown as ArrayLike<number>).length];
+  } else if (Array.isArray(data)) {
+    const { flat, shape: s } = flatten(op, data);
+    view = new Float64Array(flat);
+    inferred = s;
+  } else if (typeof data === 'number') {
+    view = new Float64Array([data]);
+    inferred = [];
+  } else {
+    throw new Error(`[${op}] data must be an array of numbers or a typed array, got ${describe(data)}`);
+  }
+  const dims = shape === undefined ? inferred : shapeOf(op, shape);
+  const isInt = view instanceof Int32Array || Object.prototype.toString.call(view) === '[object Int32Array]';
+  const dtype = dtypeOf(op, opts.dtype, isInt ? 'int32' : 'float32');
+  const device = resolveDevice(op, opts.device);
+  return new Tensor(native.fromTypedArray(view, dims, dtype, device, true), opts.requiresGrad ?? false);
+}
+
+/**
+ * A CPU tensor over `data`'s memory without copying when that is safe (CPU, float32 from a
+ * Float32Array or int32 from an Int32Array, `copy` not set): later writes to `data` show in the
+ * tensor, as with torch.from_numpy. Detaching the buffer (transferring it) makes the tensor
+ * unusable (its ops throw). On another device or dtype the data is converted and copied.
+ */
+export function fromTypedArray(
+  data: Float32Array | Int32Array | ArrayBufferView,
+  shape?: Shape,
+  opts: CreateOptions & { copy?: boolean } = {},
+): Tensor {
+  const op = 'fromTypedArray';
+  if (!ArrayBuffer.isView(data) || data instanceof DataView) {
+    throw new Error(`[${op}] data must be a typed array, got ${describe(data)}`);
+  }
+  const isInt = Object.prototype.toString.call(data) === '[object Int32Array]';
+  const dtype = dtypeOf(op, opts.dtype, isInt ? 'int32' : 'float32');
+  const device = resolveDevice(op, opts.device);
+  const dims = shape === undefined ? [(data as unknown as ArrayLike<number>).length] : shapeOf(op, shape);
+  return new Tensor(native.fromTypedArray(data, dims, dtype, device, opts.copy ?? false), opts.requiresGrad ?? false);
+}
+
+/** A tensor of `shape` with every element `value`. dtype float32 unless given. */
+export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
+  const dims = shapeOf('full', shape);
+  if (typeof value !== 'number') throw new Error(`[full] value must be a number, got ${describe(value)}`);
+  return new Tensor(
+    native.fill(dims, value, dtypeOf('full', opts.dtype, 'float32'), resolveDevice('full', opts.device)),
+    opts.requiresGrad ?? false,
+  );
+}
+
+/** Zeros of `shape`. */
+export function zeros(shape: Shape, opts: CreateOptions = {}): Tensor {
+  return full(shape, 0, opts);
+}
+
+/** Ones of `shape`. */
+export function ones(shape: Shape, opts: CreateOptions = {}): Tensor {
+  return full(shape, 1, opts);
+}
+
+/**
+ * 1-D tensor [start, start + step, ...) stopping before `end`, as Python's range:
+ * `arange(5)`, `arange(2, 10, 3)`. dtype int32 when start, end and step are integers, else
+ * float32 (or as given).
+ */
+export function arange(startOrEnd: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
+  let start = startOrEnd;
+  if (end === undefined) {
+    end = startOrEnd;
+    start = 0;
+  }
+  for (const [k, v] of [['start', start], ['end', end], ['step', step]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`[arange] ${k} must be a finite number, got ${describe(v)}`);
+  }
+  if (step === 0) throw new Error('[arange] step must not be 0');
+  const n = Math.max(0, Math.ceil((end - start) / step));
+  const allInt = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
+  const dtype = dtypeOf('arange', opts.dtype, allInt ? 'int32' : 'float32');
+  return new Tensor(native.arange(start, step, n, dtype, resolveDevice('arange', opts.device)), opts.requiresGrad ?? false);
+}
+
+// Global generator: key = globalSeed, counter offset advances by one Philox block per 4 values.
+let globalSeed: bigint = 0n;
+let globalOffset: bigint = 0n;
+
+/** Seeds the global generator used by rand/randn calls without their own `seed`. */
+export function manualSeed(seed: number | bigint): void {
+  globalSeed = seedOf('manualSeed', seed);
+  globalOffset = 0n;
+}
+
+function seedOf(op: string, seed: number | bigint): bigint {
+  if (typeof seed === 'bigint') {
+    if (seed < 0n || seed >= 1n << 64n) throw new Error(`[${op}] seed must be in [0, 2^64), got ${seed}`);
+    return seed;
+  }
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
+    throw new Error(`[${op}] seed must be an integer >= 0 (or a BigInt), got ${describe(seed)}`);
+  }
+  return BigInt(seed);
+}
+
+function random(kind: 0 | 1, op: string, shape: Shape, opts: RandomOptions): Tensor {
+  const dims = shapeOf(op, shape);
+  const dtype = dtypeOf(op, opts.dtype, 'float32');
+  if (dtype === 'int32') throw new Error(`[${op}] dtype must be float32 or bfloat16, got int32`);
+  const device = resolveDevice(op, opts.device);
+  let seed: bigint;
+  let offset: bigint;
+  if (opts.seed !== undefined) {
+    seed = seedOf(op, opts.seed);
+    offset = 0n;
+  } else {
+    seed = globalSeed;
+    offset = globalOffset;
+    let n = 1;
+    for (const d of dims) n *= d;
+    globalOffset += BigInt(Math.ceil(n / 4));
+  }
+  return new Tensor(native.random(kind, dims, seed, offset, dtype, device), opts.requiresGrad ?? false);
+}
+
+/** Uniform [0, 1) samples of `shape` (float32 or bfloat16). Same seed, same values on cpu and cuda. */
+export function rand(shape: Shape, opts: RandomOptions = {}): Tensor {
+  return random(0, 'rand', shape, opts);
+}
+
+/** Standard normal samples of `shape` (Box-Muller over Philox). Same seed, same values on cpu and cuda. */
+export function randn(shape: Shape, opts: RandomOptions = {}): Tensor {
+  return random(1, 'randn', shape, opts);
+}

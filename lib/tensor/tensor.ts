@@ -1,0 +1,218 @@
+/**
+ * tensor.ts — the Tensor class: a typed handle on native memory (CPU or CUDA).
+ *
+ * Ownership: a Tensor owns one native handle. dispose() frees the memory at once; a tensor
+ * forgotten without dispose() is freed after V8 collects it (FinalizationRegistry), and the
+ * native bytes are reported to V8 so that forgetting many large tensors makes GC run.
+ * Tensors are immutable: ops return new tensors.
+ */
+import { native, NativeHandle } from '../native';
+import { registerTensorClass, track, untrack } from './scope';
+import { DType, Device, isDType, isDevice, Shape, TypedData } from './types';
+
+// Forgotten tensors: the registry holds the handle (not the Tensor) and disposes it after the
+// Tensor is collected. dispose() unregisters, so each handle is freed exactly once.
+const registry = new FinalizationRegistry<NativeHandle>((h) => h.dispose());
+
+/** Options accepted by `to()`. */
+export interface ToOptions {
+  device?: Device;
+  dtype?: DType;
+}
+
+export class Tensor {
+  /** @internal The native handle; null after dispose(). */
+  _h: NativeHandle | null;
+  /** @internal Cached [shape, dtype, device], read from the handle on first use. */
+  private _meta: [number[], DType, Device] | null = null;
+  /** Whether gradients are recorded for this tensor (used by autograd). */
+  requiresGrad: boolean;
+
+  /** @internal Tensors are made by creation functions and ops, not by `new`. */
+  constructor(handle: NativeHandle, requiresGrad = false) {
+    if (!(handle instanceof native.TensorHandle)) {
+      throw new Error('[Tensor] use tensor(), zeros(), randn(), ... to create tensors');
+    }
+    this._h = handle;
+    this.requiresGrad = requiresGrad;
+    registry.register(this, handle, this);
+    track(this);
+  }
+
+  /** @internal The live handle, or an error naming `op` when disposed. */
+  handle(op: string): NativeHandle {
+    const h = this._h;
+    if (h === null) throw new Error(`[${op}] tensor was disposed; it cannot be used after dispose()`);
+    return h;
+  }
+
+  private meta(op: string): [number[], DType, Device] {
+    if (this._meta === null) {
+      const m = this.handle(op).meta();
+      Object.freeze(m[0]);
+      this._meta = [m[0], m[1] as DType, m[2] as Device];
+    } else if (this._h === null) {
+      this.handle(op);
+    }
+    return this._meta;
+  }
+
+  /** Dims, e.g. [B, D, L]; [] for a scalar. Frozen. */
+  get shape(): Shape {
+    return this.meta('shape')[0];
+  }
+  /** Element type. */
+  get dtype(): DType {
+    return this.meta('dtype')[1];
+  }
+  /** 'cpu' or 'cuda'. */
+  get device(): Device {
+    return this.meta('device')[2];
+  }
+  /** Number of dims. */
+  get ndim(): number {
+    return this.meta('ndim')[0].length;
+  }
+  /** Number of elements (product of the shape). */
+  get size(): number {
+    let n = 1;
+    for (const d of this.meta('size')[0]) n *= d;
+    return n;
+  }
+  /** True once dispose() ran. */
+  get isDisposed(): boolean {
+    return this._h === null;
+  }
+
+  /**
+   * A copy on another device and/or dtype: `t.to('cuda')`, `t.to('bfloat16')`,
+   * `t.to({ device: 'cpu', dtype: 'float32' })`. Returns `this` when nothing changes.
+   * Shape is kept; float -> int32 truncates toward zero and saturates.
+   */
+  to(target: Device | DType | ToOptions): Tensor {
+    let device = this.device;
+    let dtype = this.dtype;
+    if (typeof target === 'string') {
+      if (isDevice(target)) device = target;
+      else if (isDType(target)) dtype = target;
+      else throw new Error(`[to] unknown device or dtype '${target}'; expected cpu, cuda, float32, bfloat16 or int32`);
+    } else if (target && typeof target === 'object') {
+      if (target.device !== undefined) {
+        if (!isDevice(target.device)) throw new Error(`[to] unknown device '${String(target.device)}'; expected 'cpu' or 'cuda'`);
+        device = target.device;
+      }
+      if (target.dtype !== undefined) {
+        if (!isDType(target.dtype)) throw new Error(`[to] unknown dtype '${String(target.dtype)}'; expected float32, bfloat16 or int32`);
+        dtype = target.dtype;
+      }
+    } else {
+      throw new Error('[to] expected a device, a dtype or { device, dtype }');
+    }
+    if (device === this.device && dtype === this.dtype) return this;
+    return new Tensor(this.handle('to').to(dtype, device), this.requiresGrad);
+  }
+
+  /** Values as a new Float32Array (float32; bfloat16 widened) or Int32Array (int32), row-major. Waits for queued GPU work. */
+  dataSync(): TypedData {
+    return this.handle('dataSync').dataSync();
+  }
+
+  /** Like dataSync(), but a CUDA read runs off the JS thread; resolves with the values. */
+  data(): Promise<TypedData> {
+    try {
+      return this.handle('data').data();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** The single value of a 1-element tensor as a number. */
+  item(): number {
+    const n = this.size;
+    if (n !== 1) throw new Error(`[item] tensor has ${n} elements ${shapeString(this.shape)}; item() needs exactly 1`);
+    return this.dataSync()[0];
+  }
+
+  /** Values as nested arrays following the shape (a number for a scalar). */
+  toArray(): unknown {
+    const data = this.dataSync();
+    const shape = this.shape;
+    if (shape.length === 0) return data[0];
+    const build = (dim: number, offset: number): unknown[] => {
+      const n = shape[dim];
+      const out: unknown[] = new Array(n);
+      if (dim === shape.length - 1) {
+        for (let i = 0; i < n; ++i) out[i] = data[offset + i];
+        return out;
+      }
+      let stride = 1;
+      for (let d = dim + 1; d < shape.length; ++d) stride *= shape[d];
+      for (let i = 0; i < n; ++i) out[i] = build(dim + 1, offset + i * stride);
+      return out;
+    };
+    return build(0, 0);
+  }
+
+  /** Frees the native memory now. Idempotent; any later use throws `[op] tensor was disposed`. */
+  dispose(): void {
+    const h = this._h;
+    if (h === null) return;
+    this._h = null;
+    registry.unregister(this);
+    untrack(this);
+    h.dispose();
+  }
+
+  /** Short description: shape, dtype, device and up to 6 values. */
+  toString(): string {
+    if (this._h === null) return 'Tensor(disposed)';
+    const [shape, dtype, device] = this.meta('toString');
+    let n = 1;
+    for (const d of shape) n *= d;
+    let values = '';
+    if (n > 0) {
+      const data = this.dataSync();
+      const shown = Array.from(data.subarray(0, Math.min(6, n)), (v) =>
+        dtype === 'int32' ? String(v) : Number(v.toPrecision(5)).toString(),
+      );
+      values = `, [${shown.join(', ')}${n > 6 ? `, ... (${n} values)` : ''}]`;
+    }
+    return `Tensor(${shapeString(shape)}, ${dtype}, ${device}${values})`;
+  }
+
+  /** Node's util.inspect uses toString(). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+
+  /** this + other (broadcasting). See ops.add. */
+  add(other: Tensor | number): Tensor {
+    return new Tensor(native.add(this.handle('add'), operand('add', other)));
+  }
+  /** this * other (broadcasting). See ops.mul. */
+  mul(other: Tensor | number): Tensor {
+    return new Tensor(native.mul(this.handle('mul'), operand('mul', other)));
+  }
+}
+
+registerTensorClass(Tensor);
+
+/** @internal A Tensor or number operand as the addon takes it. */
+export function operand(op: string, x: Tensor | number): NativeHandle | number {
+  if (typeof x === 'number') return x;
+  if (x instanceof Tensor) return x.handle(op);
+  throw new Error(`[${op}] expected a Tensor or a number, got ${describe(x)}`);
+}
+
+/** @internal */
+export function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'an array';
+  if (typeof x === 'object') return (x as object).constructor?.name ?? 'object';
+  return `${typeof x} ${String(x)}`;
+}
+
+/** "(2, 3)" */
+export function shapeString(shape: Shape): string {
+  return `(${shape.join(', ')})`;
+}

@@ -1,0 +1,30 @@
+/**
+ * devices.ts — the devices every op test runs on. CPU always; CUDA when the addon was built with
+ * it and a GPU answers. With MAMBA_SPEECH_REQUIRE_GPU=1 (npm run test:gpu) a missing GPU is an
+ * error instead of a skip, so a GPU run cannot pass by skipping.
+ */
+import { buildInfo, cudaAvailable, Device } from '../../lib';
+
+export const hasCuda: boolean = cudaAvailable();
+export const testDevices: Device[] = hasCuda ? ['cpu', 'cuda'] : ['cpu'];
+
+const info = buildInfo();
+export const noCudaReason: string = info.cuda ? info.cudaStatus : 'addon built without CUDA';
+
+if (process.env.MAMBA_SPEECH_REQUIRE_GPU === '1' && !hasCuda) {
+  throw new Error(`GPU tests were requested (MAMBA_SPEECH_REQUIRE_GPU=1) but CUDA is not usable: ${noCudaReason}`);
+}
+
+let warned = false;
+/** describe() on CUDA, or a skipped describe with the reason printed once per test file. */
+export function describeCuda(name: string, fn: () => void): void {
+  if (hasCuda) {
+    describe(name, fn);
+  } else {
+    if (!warned) {
+      warned = true;
+      process.stderr.write(`[gpu] CUDA tests skipped: ${noCudaReason}\n`);
+    }
+    describe.skip(name, fn);
+  }
+}

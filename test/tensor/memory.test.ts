@@ -1,0 +1,140 @@
+// Ownership: dispose, tidy, keep, forgotten tensors, and memory() staying at its baseline.
+import { add, keep, memory, randn, scopeDepth, tensor, tidy, Tensor, zeros } from '../../lib';
+import { testDevices } from '../helpers/devices';
+
+const gc = (global as unknown as { gc?: () => void }).gc;
+
+// GC until the live count stops changing: the registry's callbacks run as tasks after a GC.
+async function collect(): Promise<void> {
+  let last = -1;
+  for (let i = 0; i < 20; ++i) {
+    gc!();
+    await new Promise((r) => setImmediate(r));
+    const now = memory().tensors;
+    if (now === last) return;
+    last = now;
+  }
+}
+
+describe.each(testDevices)('memory on %s', (device) => {
+  test('dispose frees at once and memory() shows it', () => {
+    const base = memory();
+    const t = zeros([1000, 10], { device });
+    const m = memory();
+    expect(m.tensors).toBe(base.tensors + 1);
+    expect(m.bytes[device]).toBe(base.bytes[device] + 40000);
+    t.dispose();
+    expect(t.isDisposed).toBe(true);
+    t.dispose(); // idempotent
+    expect(memory().tensors).toBe(base.tensors);
+    expect(memory().bytes[device]).toBe(base.bytes[device]);
+  });
+
+  test('10,000 create/dispose cycles return to the baseline', () => {
+    const base = memory();
+    for (let i = 0; i < 10000; ++i) {
+      const a = randn([17], { device, seed: i });
+      const b = add(a, 1);
+      a.dispose();
+      b.dispose();
+    }
+    const m = memory();
+    expect(m.tensors).toBe(base.tensors);
+    expect(m.bytes).toEqual(base.bytes);
+  });
+
+  test('1,000 tidy scopes return to the baseline and keep what they return', () => {
+    const base = memory();
+    const kept: Tensor[] = [];
+    for (let i = 0; i < 1000; ++i) {
+      const out = tidy(() => {
+        const a = randn([33], { device, seed: i });
+        const b = add(a, a);
+        return { result: add(b, 1), extra: [i] };
+      });
+      expect(out.result.isDisposed).toBe(false);
+      if (i % 100 === 0) kept.push(out.result);
+      else out.result.dispose();
+    }
+    expect(memory().tensors).toBe(base.tensors + kept.length);
+    kept.forEach((t) => t.dispose());
+    expect(memory().tensors).toBe(base.tensors);
+    expect(memory().bytes).toEqual(base.bytes);
+    expect(scopeDepth()).toBe(0);
+  });
+
+  test('nested tidy hands returned tensors to the outer scope; keep() survives both', () => {
+    let inner!: Tensor;
+    let kept!: Tensor;
+    let temp!: Tensor;
+    const base = memory().tensors;
+    const outer = tidy(() => {
+      inner = tidy(() => {
+        temp = zeros([2], { device });
+        kept = keep(zeros([3], { device }));
+        return add(temp, 1);
+      });
+      expect(temp.isDisposed).toBe(true);
+      expect(inner.isDisposed).toBe(false);
+      return 42;
+    });
+    expect(outer).toBe(42);
+    expect(inner.isDisposed).toBe(true); // not returned by the outer scope
+    expect(kept.isDisposed).toBe(false);
+    kept.dispose();
+    expect(memory().tensors).toBe(base);
+  });
+
+  test('a throwing tidy disposes what it made and rethrows', () => {
+    const base = memory().tensors;
+    let t!: Tensor;
+    expect(() =>
+      tidy(() => {
+        t = zeros([5], { device });
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(t.isDisposed).toBe(true);
+    expect(memory().tensors).toBe(base);
+    expect(scopeDepth()).toBe(0);
+  });
+
+  test('tidy refuses an async function', () => {
+    expect(() => tidy(async () => zeros([1], { device }))).toThrow('[tidy] fn returned a Promise');
+  });
+
+  test('use after dispose throws for every access', () => {
+    const t = tensor([1, 2], undefined, { device });
+    t.dispose();
+    expect(() => t.dataSync()).toThrow('[dataSync] tensor was disposed; it cannot be used after dispose()');
+    expect(() => t.shape).toThrow('[shape] tensor was disposed');
+    expect(() => t.item()).toThrow(/tensor was disposed/);
+    expect(() => t.to('int32')).toThrow(/tensor was disposed/);
+    expect(() => add(t, 1)).toThrow('[add] tensor was disposed');
+    expect(() => add(zeros([2], { device }), t)).toThrow('[add] tensor was disposed');
+    expect(t.toString()).toBe('Tensor(disposed)');
+    return expect(t.data()).rejects.toThrow('[data] tensor was disposed');
+  });
+});
+
+describe('forgotten tensors', () => {
+  test('are freed after garbage collection', async () => {
+    expect(gc).toBeDefined(); // jest runs with --expose-gc (see package.json)
+    await collect();
+    const base = memory();
+    (function forget() {
+      for (let i = 0; i < 100; ++i) zeros([1024], { device: 'cpu' });
+    })();
+    expect(memory().tensors).toBe(base.tensors + 100);
+    expect(memory().bytes.cpu).toBe(base.bytes.cpu + 100 * 4096);
+    await collect();
+    expect(memory().tensors).toBe(base.tensors);
+    expect(memory().bytes.cpu).toBe(base.bytes.cpu);
+  });
+});
+
+test.each(testDevices)('data() resolves with the values on %s', async (device) => {
+  const t = tensor([1.5, 2.5], undefined, { device, dtype: 'bfloat16' });
+  const v = await t.data();
+  expect(Array.from(v)).toEqual([1.5, 2.5]);
+});
