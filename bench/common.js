@@ -1,0 +1,66 @@
+// common.js — shared by the benchmarks: machine description, median timing, table + JSON output.
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+/** Median of an array of numbers. */
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Seconds per call: `batches` timed batches of `perBatch` calls, median over batches. */
+function timePerCall(fn, perBatch, batches, after) {
+  const times = [];
+  for (let b = 0; b < batches; ++b) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < perBatch; ++i) fn();
+    const t1 = process.hrtime.bigint();
+    if (after) after();
+    times.push(Number(t1 - t0) / 1e9 / perBatch);
+  }
+  return median(times);
+}
+
+/** The machine, named: CPU model and cores, GPU name when one is used. */
+function machine(ms) {
+  const info = ms.buildInfo();
+  return {
+    cpu: os.cpus()[0] ? os.cpus()[0].model : 'unknown',
+    cores: os.cpus().length,
+    gpus: info.gpus.map((g) => g.name),
+    node: process.version,
+    cudaRuntime: info.cudaRuntimeVersion,
+    hostname: os.hostname(),
+  };
+}
+
+/** Prints rows as one aligned table. */
+function printTable(title, columns, rows) {
+  const cells = [columns, ...rows.map((r) => columns.map((c) => String(r[c] ?? '')))];
+  const widths = columns.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  console.log(`\n${title}`);
+  cells.forEach((r, k) => {
+    console.log('| ' + r.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |');
+    if (k === 0) console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  });
+}
+
+/** Writes the results JSON under bench/results/ (or $BENCH_OUT_DIR). */
+function writeJson(name, data) {
+  const dir = process.env.BENCH_OUT_DIR || path.join(__dirname, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, name);
+  fs.writeFileSync(file + '.tmp', JSON.stringify(data, null, 2) + '\n');
+  fs.renameSync(file + '.tmp', file);
+  console.log(`\nwrote ${file}`);
+}
+
+/** Loads optional reference numbers (e.g. PyTorch's, measured by a script in the same run). */
+function loadReference(file) {
+  if (!file || !fs.existsSync(file)) return null;
+  return JSON.parse(fs.readFileSync(file, 'utf8'));
+}
+
+module.exports = { median, timePerCall, machine, printTable, writeJson, loadReference };
