@@ -105,6 +105,34 @@ if (ms.cudaAvailable()) {
   }
 }
 
+// Large add: memory-bound, 12 bytes per float32 element; compared with the copy bandwidth floor.
+for (const device of ['cpu', 'cuda']) {
+  if (device === 'cuda' && !ms.cudaAvailable()) continue;
+  const n = device === 'cuda' ? 1 << 26 : 1 << 24;
+  const a = ms.randn([n], { device, seed: 1 });
+  const b = ms.randn([n], { device, seed: 2 });
+  const times = [];
+  for (let i = 0; i < 12; ++i) {
+    ms.synchronize();
+    const t0 = process.hrtime.bigint();
+    const c = ms.add(a, b);
+    ms.synchronize();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    c.dispose();
+  }
+  const s = median(times.slice(2));
+  const gbs = (12 * n) / s / 1e9;
+  const floor = device === 'cuda' && results.copy['d2d (read+write)'] ? results.copy['d2d (read+write)'].GBps : null;
+  results.overhead[`add_${device}_large`] = { n, seconds: s, GBps: gbs };
+  rows.push({
+    case: `add float32 (${device})`, shape: `(${n})`, median: `${(s * 1e3).toFixed(3)} ms`,
+    achieved: `${gbs.toFixed(1)} GB/s`, 'floor/goal': floor ? `d2d ${floor.toFixed(0)} GB/s` : '-',
+    reference: '-', ratio: floor ? `${(gbs / floor).toFixed(2)} of d2d` : '-',
+  });
+  a.dispose();
+  b.dispose();
+}
+
 if (ref) results.reference = ref;
 printTable(`mamba-speech foundation benchmark — ${results.machine.gpus[0] || results.machine.cpu} (${results.machine.cores} cores)`,
   ['case', 'shape', 'median', 'achieved', 'floor/goal', 'reference', 'ratio'], rows);

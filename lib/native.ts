@@ -17,7 +17,7 @@ export interface NativeHandle {
   data(): Promise<Float32Array | Int32Array>;
   dispose(): void;
   isDisposed(): boolean;
-  to(dtype: string, device: string): NativeHandle;
+  to(dtype: string, device: string, recycle?: NativeHandle): NativeHandle;
   sharesMemoryWith(other: NativeHandle | ArrayBufferView): boolean;
 }
 
@@ -42,12 +42,12 @@ export interface NativeMemory {
 }
 
 export interface NativeAddon {
-  fromTypedArray(data: ArrayBufferView, shape: number[], dtype: string, device: string, copy: boolean): NativeHandle;
-  fill(shape: number[], value: number, dtype: string, device: string): NativeHandle;
-  arange(start: number, step: number, n: number, dtype: string, device: string): NativeHandle;
-  random(kind: 0 | 1, shape: number[], seed: number | bigint, offset: number | bigint, dtype: string, device: string): NativeHandle;
-  add(a: NativeHandle, b: NativeHandle | number): NativeHandle;
-  mul(a: NativeHandle, b: NativeHandle | number): NativeHandle;
+  fromTypedArray(data: ArrayBufferView, shape: number[], dtype: string, device: string, copy: boolean, recycle?: NativeHandle): NativeHandle;
+  fill(shape: number[], value: number, dtype: string, device: string, recycle?: NativeHandle): NativeHandle;
+  arange(start: number, step: number, n: number, dtype: string, device: string, recycle?: NativeHandle): NativeHandle;
+  random(kind: 0 | 1, shape: number[], seed: number | bigint, offset: number | bigint, dtype: string, device: string, recycle?: NativeHandle): NativeHandle;
+  add(a: NativeHandle, b: NativeHandle | number, recycle?: NativeHandle): NativeHandle;
+  mul(a: NativeHandle, b: NativeHandle | number, recycle?: NativeHandle): NativeHandle;
   buildInfo(): NativeBuildInfo;
   memory(): NativeMemory;
   emptyCache(): void;
@@ -95,5 +95,9 @@ function load(): NativeAddon {
   }
 }
 
+/**
+ * Every call that makes a tensor takes an optional last argument `recycle`: a disposed handle the
+ * addon may reuse instead of creating a new wrapped object (see Tensor.dispose).
+ */
 /** The loaded addon (loaded once per JS environment: main thread or worker). */
 export const native: NativeAddon = load();

@@ -6,13 +6,14 @@
  * number operand takes the tensor's dtype.
  */
 import { native } from '../native';
-import { describe, operand, Tensor } from '../tensor/tensor';
+import { describe, operand, recycled, Tensor } from '../tensor/tensor';
 
 function binary(op: 'add' | 'mul', a: Tensor, b: Tensor | number): Tensor {
   if (!(a instanceof Tensor)) throw new Error(`[${op}] a must be a Tensor, got ${describe(a)}`);
   const h = a.handle(op);
   const o = operand(op, b);
-  return new Tensor(op === 'add' ? native.add(h, o) : native.mul(h, o));
+  const r = recycled();
+  return new Tensor(op === 'add' ? native.add(h, o, r) : native.mul(h, o, r));
 }
 
 /** a + b with broadcasting; `[add]` errors name both shapes or dtypes when they do not fit. */

@@ -7,7 +7,7 @@
  */
 import { native } from '../native';
 import { resolveDevice } from './device';
-import { describe, Tensor } from './tensor';
+import { describe, recycled, Tensor } from './tensor';
 import { DType, Device, isDType, Shape } from './types';
 
 /** Options shared by the creation functions. */
@@ -92,7 +92,7 @@ export function tensor(data: ArrayLike<number> | unknown[], shape?: Shape, opts:
   const isInt = view instanceof Int32Array || Object.prototype.toString.call(view) === '[object Int32Array]';
   const dtype = dtypeOf(op, opts.dtype, isInt ? 'int32' : 'float32');
   const device = resolveDevice(op, opts.device);
-  return new Tensor(native.fromTypedArray(view, dims, dtype, device, true), opts.requiresGrad ?? false);
+  return new Tensor(native.fromTypedArray(view, dims, dtype, device, true, recycled()), opts.requiresGrad ?? false);
 }
 
 /**
@@ -114,7 +114,7 @@ export function fromTypedArray(
   const dtype = dtypeOf(op, opts.dtype, isInt ? 'int32' : 'float32');
   const device = resolveDevice(op, opts.device);
   const dims = shape === undefined ? [(data as unknown as ArrayLike<number>).length] : shapeOf(op, shape);
-  return new Tensor(native.fromTypedArray(data, dims, dtype, device, opts.copy ?? false), opts.requiresGrad ?? false);
+  return new Tensor(native.fromTypedArray(data, dims, dtype, device, opts.copy ?? false, recycled()), opts.requiresGrad ?? false);
 }
 
 /** A tensor of `shape` with every element `value`. dtype float32 unless given. */
@@ -122,7 +122,7 @@ export function full(shape: Shape, value: number, opts: CreateOptions = {}): Ten
   const dims = shapeOf('full', shape);
   if (typeof value !== 'number') throw new Error(`[full] value must be a number, got ${describe(value)}`);
   return new Tensor(
-    native.fill(dims, value, dtypeOf('full', opts.dtype, 'float32'), resolveDevice('full', opts.device)),
+    native.fill(dims, value, dtypeOf('full', opts.dtype, 'float32'), resolveDevice('full', opts.device), recycled()),
     opts.requiresGrad ?? false,
   );
 }
@@ -155,7 +155,7 @@ export function arange(startOrEnd: number, end?: number, step = 1, opts: CreateO
   const n = Math.max(0, Math.ceil((end - start) / step));
   const allInt = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
   const dtype = dtypeOf('arange', opts.dtype, allInt ? 'int32' : 'float32');
-  return new Tensor(native.arange(start, step, n, dtype, resolveDevice('arange', opts.device)), opts.requiresGrad ?? false);
+  return new Tensor(native.arange(start, step, n, dtype, resolveDevice('arange', opts.device), recycled()), opts.requiresGrad ?? false);
 }
 
 // Global generator: key = globalSeed, counter offset advances by one Philox block per 4 values.
@@ -196,7 +196,7 @@ function random(kind: 0 | 1, op: string, shape: Shape, opts: RandomOptions): Ten
     for (const d of dims) n *= d;
     globalOffset += BigInt(Math.ceil(n / 4));
   }
-  return new Tensor(native.random(kind, dims, seed, offset, dtype, device), opts.requiresGrad ?? false);
+  return new Tensor(native.random(kind, dims, seed, offset, dtype, device, recycled()), opts.requiresGrad ?? false);
 }
 
 /** Uniform [0, 1) samples of `shape` (float32 or bfloat16). Same seed, same values on cpu and cuda. */

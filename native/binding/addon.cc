@@ -30,7 +30,15 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
 
 Addon& addon(Napi::Env env) { return *env.GetInstanceData<Addon>(); }
 
-Napi::Object Addon::wrap(Napi::Env env, ms::Tensor t) {
+Napi::Object Addon::wrap(Napi::Env env, ms::Tensor t, const Napi::Value& recycle) {
+  if (!recycle.IsUndefined()) {
+    TensorHandle* h = TensorHandle::from(recycle);
+    if (h && h->disposed()) {
+      h->attach(std::move(t));
+      flush_external(env);
+      return recycle.As<Napi::Object>();
+    }
+  }
   Napi::Object obj = handle_ctor.New({});
   TensorHandle::Unwrap(obj)->attach(std::move(t));
   flush_external(env);

@@ -17,8 +17,10 @@ class Addon : public Napi::Addon<Addon> {
   std::shared_ptr<ms::Accounting> acct = std::make_shared<ms::Accounting>();
   Napi::FunctionReference handle_ctor;
 
-  // Wraps a tensor in a new native handle (JS object) and reports memory to V8 in chunks.
-  Napi::Object wrap(Napi::Env env, ms::Tensor t);
+  // Wraps a tensor in a native handle (JS object) and reports memory to V8 in chunks.
+  // `recycle` may be a disposed handle to reuse: creating a wrapped object costs ~1 us, more
+  // than a small op, so the TS side keeps disposed handles in a small pool and passes one in.
+  Napi::Object wrap(Napi::Env env, ms::Tensor t, const Napi::Value& recycle);
   // Tells V8 about native bytes once at least 1 MiB has accumulated (either sign): calling
   // AdjustExternalMemory per 4-byte tensor would cost more than the op.
   void flush_external(Napi::Env env);

@@ -41,7 +41,7 @@ void convert_into(const char* op, const S* src, int64_t n, ms::Tensor& dst) {
 
 }  // namespace
 
-// fromTypedArray(data, shape, dtype, device, copy) — shares `data`'s memory when it can (CPU,
+// fromTypedArray(data, shape, dtype, device, copy, recycle?) — shares `data`'s memory when it can (CPU,
 // same element type, copy == false); otherwise converts and copies.
 Napi::Value Addon::FromTypedArray(const Napi::CallbackInfo& info) {
   const char* op = "tensor";
@@ -84,7 +84,7 @@ Napi::Value Addon::FromTypedArray(const Napi::CallbackInfo& info) {
     t.dtype = dtype;
     t.device = device;
     t.storage = s;
-    return wrap(env, std::move(t));
+    return wrap(env, std::move(t), info[5]);
   }
 
   ms::Tensor host = ms::empty(op, shape, dtype, ms::Device::CPU, acct);
@@ -100,11 +100,11 @@ Napi::Value Addon::FromTypedArray(const Napi::CallbackInfo& info) {
     case napi_uint32_array: convert_into(op, reinterpret_cast<const uint32_t*>(src), n, host); break;
     default: ms::fail(op, "unsupported typed array type (BigInt arrays are not supported)");
   }
-  if (device == ms::Device::CPU) return wrap(env, std::move(host));
-  return wrap(env, ms::to(host, dtype, device, acct));
+  if (device == ms::Device::CPU) return wrap(env, std::move(host), info[5]);
+  return wrap(env, ms::to(host, dtype, device, acct), info[5]);
 }
 
-// fill(shape, value, dtype, device)
+// fill(shape, value, dtype, device, recycle?)
 Napi::Value Addon::Fill(const Napi::CallbackInfo& info) {
   const char* op = "full";
   std::vector<int64_t> shape = shape_arg(op, info[0]);
@@ -113,10 +113,10 @@ Napi::Value Addon::Fill(const Napi::CallbackInfo& info) {
   ms::Device device = device_arg(op, info[3]);
   if (dtype == ms::DType::I32 && (v != std::floor(v) || v < -2147483648.0 || v > 2147483647.0))
     ms::fail(op, "value ", v, " is not an int32");
-  return wrap(info.Env(), ms::fill(op, shape, v, dtype, device, acct));
+  return wrap(info.Env(), ms::fill(op, shape, v, dtype, device, acct), info[4]);
 }
 
-// arange(start, step, n, dtype, device)
+// arange(start, step, n, dtype, device, recycle?)
 Napi::Value Addon::Arange(const Napi::CallbackInfo& info) {
   const char* op = "arange";
   double start = number_arg(op, "start", info[0]);
@@ -131,10 +131,10 @@ Napi::Value Addon::Arange(const Napi::CallbackInfo& info) {
         std::fabs(start) > 2147483647.0 || std::fabs(last) > 2147483647.0)
       ms::fail(op, "int32 arange needs integer start/step inside the int32 range");
   }
-  return wrap(info.Env(), ms::arange(start, step, static_cast<int64_t>(n), dtype, device, acct));
+  return wrap(info.Env(), ms::arange(start, step, static_cast<int64_t>(n), dtype, device, acct), info[5]);
 }
 
-// random(kind 0 uniform | 1 normal, shape, seed, offset, dtype, device)
+// random(kind 0 uniform | 1 normal, shape, seed, offset, dtype, device, recycle?)
 Napi::Value Addon::Random(const Napi::CallbackInfo& info) {
   int kind = static_cast<int>(number_arg("random", "kind", info[0]));
   const char* op = kind == 0 ? "rand" : "randn";
@@ -144,7 +144,7 @@ Napi::Value Addon::Random(const Napi::CallbackInfo& info) {
   ms::DType dtype = dtype_arg(op, info[4]);
   ms::Device device = device_arg(op, info[5]);
   return wrap(info.Env(), ms::random(kind == 0 ? ms::RandKind::Uniform : ms::RandKind::Normal, shape,
-                                     seed, offset, dtype, device, acct));
+                                     seed, offset, dtype, device, acct), info[6]);
 }
 
 }  // namespace msb

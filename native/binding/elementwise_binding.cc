@@ -1,4 +1,4 @@
-// elementwise_binding.cc — add, mul: (Tensor, Tensor | number) -> Tensor.
+// elementwise_binding.cc — add, mul: (Tensor, Tensor | number, recycle?) -> Tensor.
 #include <cmath>
 
 #include "../core/error.h"
@@ -20,10 +20,10 @@ Napi::Value binary_call(Addon& a, ms::BinaryOp op, const Napi::CallbackInfo& inf
     if (x.dtype == ms::DType::I32 && (v != std::floor(v) || std::fabs(v) > 2147483647.0))
       ms::fail(name, "cannot combine an int32 tensor with the non-int32 number ", v);
     ms::Tensor s = ms::fill(name, {}, v, x.dtype, x.device, a.acct);
-    return a.wrap(info.Env(), ms::binary(op, x, s, a.acct));
+    return a.wrap(info.Env(), ms::binary(op, x, s, a.acct), info[2]);
   }
   const ms::Tensor& y = tensor_arg(name, "b", info[1]);
-  return a.wrap(info.Env(), ms::binary(op, x, y, a.acct));
+  return a.wrap(info.Env(), ms::binary(op, x, y, a.acct), info[2]);
 }
 }  // namespace
 

@@ -25,7 +25,20 @@ Napi::Function TensorHandle::Init(Napi::Env env) {
                      });
 }
 
-TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {}
+// Marks our handles so that an object wrapped by another addon is never mistaken for one
+// (napi_unwrap alone would hand back its pointer as ours). Cheaper than an instanceof check.
+static const napi_type_tag kHandleTag = {0x6d616d6261737065ULL, 0x6563682d74656e73ULL};
+
+TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {
+  napi_type_tag_object(info.Env(), info.This(), &kHandleTag);
+}
+
+TensorHandle* TensorHandle::from(const Napi::Value& v) {
+  if (!v.IsObject()) return nullptr;
+  bool ours = false;
+  if (napi_check_object_type_tag(v.Env(), v, &kHandleTag, &ours) != napi_ok || !ours) return nullptr;
+  return TensorHandle::Unwrap(v.As<Napi::Object>());
+}
 
 TensorHandle::~TensorHandle() {
   // Collected without dispose(): the environment may be shutting down, so touch only the
@@ -36,6 +49,7 @@ TensorHandle::~TensorHandle() {
 void TensorHandle::attach(ms::Tensor t) {
   t_ = std::move(t);
   attached_ = true;
+  disposed_ = false;
   acct_ = addon(Env()).acct;
   acct_->handles++;
 }
@@ -58,11 +72,12 @@ const ms::Tensor& TensorHandle::get(const char* op) const {
 }
 
 const ms::Tensor& tensor_arg(const char* op, const char* what, const Napi::Value& v) {
-  if (!v.IsObject()) ms::fail(op, what, " must be a Tensor, got ", js_type_name(v));
-  Napi::Object o = v.As<Napi::Object>();
-  if (!o.InstanceOf(addon(v.Env()).handle_ctor.Value()))
+  TensorHandle* h = TensorHandle::from(v);
+  if (!h) {
+    if (!v.IsObject()) ms::fail(op, what, " must be a Tensor, got ", js_type_name(v));
     ms::fail(op, what, " must be a Tensor, got another object");
-  return TensorHandle::Unwrap(o)->get(op);
+  }
+  return h->get(op);
 }
 
 Napi::Value TensorHandle::Shape(const Napi::CallbackInfo& info) {
@@ -161,14 +176,14 @@ Napi::Value TensorHandle::IsDisposed(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), disposed_);
 }
 
-// to(dtype, device) -> a new handle (the TS side returns `this` when nothing changes).
+// to(dtype, device, recycle?) -> a new handle (the TS side returns `this` when nothing changes).
 Napi::Value TensorHandle::To(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const ms::Tensor& t = get("to");
   ms::DType dtype = dtype_arg("to", info[0]);
   ms::Device device = device_arg("to", info[1]);
   Addon& a = addon(env);
-  return a.wrap(env, ms::to(t, dtype, device, a.acct));
+  return a.wrap(env, ms::to(t, dtype, device, a.acct), info[2]);
 }
 
 Napi::Value TensorHandle::SharesMemoryWith(const Napi::CallbackInfo& info) {

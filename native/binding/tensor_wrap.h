@@ -14,6 +14,8 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
   explicit TensorHandle(const Napi::CallbackInfo& info);
   ~TensorHandle() override;
 
+  // The handle behind `v`, or nullptr when `v` is not one of ours (checked by type tag).
+  static TensorHandle* from(const Napi::Value& v);
   void attach(ms::Tensor t);
   bool disposed() const { return disposed_; }
   // The tensor, after checking it is usable by `op` (not disposed, buffer not detached).

@@ -5,6 +5,7 @@
 // devices with the reason instead of failing to load. cudart is linked statically, so no
 // libcudart.so is needed at load time; libcuda.so is opened lazily by cudart.
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <vector>
 
@@ -40,8 +41,11 @@ const Discovery& discovery() {
   return d;
 }
 
+// One stream per device, created on first use. Read without a lock on the hot path (every
+// launch asks for it); created under the lock.
+constexpr int kMaxDevices = 64;
 std::mutex stream_mutex;
-std::vector<cudaStream_t> streams;
+std::atomic<cudaStream_t> streams[kMaxDevices];
 
 }  // namespace
 
@@ -81,13 +85,17 @@ void require(const char* op, int device) {
 }
 
 void* stream(int device) {
+  if (device < 0 || device >= kMaxDevices) fail("cuda", "device index ", device, " out of range");
+  cudaStream_t s = streams[device].load(std::memory_order_acquire);
+  if (s) return s;
   std::lock_guard<std::mutex> lk(stream_mutex);
-  if (streams.empty()) streams.assign(std::max(1, device_count()), nullptr);
-  if (!streams[device]) {
+  s = streams[device].load();
+  if (!s) {
     MS_CUDA_CHECK("cuda", cudaSetDevice(device));
-    MS_CUDA_CHECK("cuda", cudaStreamCreateWithFlags(&streams[device], cudaStreamNonBlocking));
+    MS_CUDA_CHECK("cuda", cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    streams[device].store(s, std::memory_order_release);
   }
-  return streams[device];
+  return s;
 }
 
 static cudaStream_t s_of(int device) { return static_cast<cudaStream_t>(stream(device)); }
