@@ -6,3 +6,4 @@ export * from './tensor';
 import * as ops from './ops';
 export { ops };
 export { add, mul } from './ops';
+export * from './autograd';

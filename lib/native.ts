@@ -55,6 +55,12 @@ export interface NativeAddon {
   synchronize(): void;
   /** kind 0 h2d pageable, 1 h2d pinned, 2 d2h pinned, 3 d2d; returns median seconds. */
   timeCopy(kind: number, bytes: number, iters: number): number;
+  /** A handle over `x`'s storage with another shape/strides/offset (bounds-checked). */
+  view(x: NativeHandle, shape: number[], strides: number[], offset: number, recycle?: NativeHandle): NativeHandle;
+  /** `x` itself if contiguous, else a row-major copy. */
+  contiguous(x: NativeHandle, recycle?: NativeHandle): NativeHandle;
+  /** [strides, offset, storage elements] */
+  layout(x: NativeHandle): [number[], number, number];
   TensorHandle: new () => NativeHandle;
 }
 

@@ -8,6 +8,7 @@
  */
 import { native, NativeHandle } from '../native';
 import { registerTensorClass, track, untrack } from './scope';
+import type { GradNode } from '../autograd/tape';
 import { DType, Device, isDType, isDevice, Shape, TypedData } from './types';
 
 // Forgotten tensors: the registry holds the handle (not the Tensor) and disposes it after the
@@ -44,16 +45,53 @@ export class Tensor {
   private _meta: [number[], DType, Device] | null = null;
   /** Whether gradients are recorded for this tensor (used by autograd). */
   requiresGrad: boolean;
+  /** Gradient accumulated by backward() for a leaf that requires grad; null before. */
+  grad: Tensor | null = null;
+  /** @internal The autograd node that made this tensor (null for leaves). */
+  _node: GradNode | null = null;
+  /** @internal Which output of `_node` this tensor is. */
+  _outIndex = 0;
 
-  /** @internal Tensors are made by creation functions and ops, not by `new`. */
-  constructor(handle: NativeHandle, requiresGrad = false) {
+  /**
+   * @internal Tensors are made by creation functions and ops, not by `new`. `untracked` tensors
+   * (autograd's saved aliases and gradients) are not recorded by tidy scopes.
+   */
+  constructor(handle: NativeHandle, requiresGrad = false, untracked = false) {
     if (!(handle instanceof native.TensorHandle)) {
       throw new Error('[Tensor] use tensor(), zeros(), randn(), ... to create tensors');
     }
     this._h = handle;
     this.requiresGrad = requiresGrad;
     registry.register(this, handle, this);
-    track(this);
+    if (!untracked) track(this);
+  }
+
+  /** True for a tensor no op made (a leaf of the autograd graph). */
+  get isLeaf(): boolean {
+    return this._node === null;
+  }
+
+  /**
+   * Backpropagates from this tensor: adds d(this)/d(leaf) (times `grad`, default 1 for a
+   * 1-element tensor) into `.grad` of every leaf that requires grad. See autograd.backward.
+   */
+  backward(grad?: Tensor, opts?: { retainGraph?: boolean }): void {
+    if (backwardImpl === null) throw new Error('[backward] autograd is not loaded');
+    backwardImpl(this, grad, opts);
+  }
+
+  /** A tensor sharing this one's memory, cut from the autograd graph (requiresGrad false). */
+  detach(): Tensor {
+    const h = this.handle('detach');
+    const [strides, offset] = native.layout(h);
+    return new Tensor(native.view(h, this.shape as number[], strides, offset, recycled()));
+  }
+
+  /** Sets requiresGrad on a leaf in place and returns it (for parameters). */
+  requiresGrad_(on = true): this {
+    if (this._node !== null && !on) throw new Error('[requiresGrad_] cannot turn off grad on a non-leaf; use detach()');
+    this.requiresGrad = on;
+    return this;
   }
 
   /** @internal The live handle, or an error naming `op` when disposed. */
@@ -214,6 +252,13 @@ export class Tensor {
 }
 
 registerTensorClass(Tensor);
+
+type BackwardImpl = (root: Tensor, grad?: Tensor, opts?: { retainGraph?: boolean }) => void;
+let backwardImpl: BackwardImpl | null = null;
+/** @internal autograd registers its backward here (breaks the tensor <-> autograd import cycle). */
+export function setBackwardImpl(f: BackwardImpl): void {
+  backwardImpl = f;
+}
 
 /** @internal A Tensor or number operand as the addon takes it. */
 export function operand(op: string, x: Tensor | number): NativeHandle | number {

@@ -1,6 +1,7 @@
 // addon.cc — registration only: each family adds its methods; no math here.
 #include "addon.h"
 
+#include "families.h"
 #include "tensor_wrap.h"
 
 namespace msb {
@@ -26,6 +27,8 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = TensorHandle::Init(env);
   handle_ctor = Napi::Persistent(ctor);
   exports.Set("TensorHandle", ctor);
+  // Families registered as free functions (families.h), one line each.
+  register_copy(env, exports);
 }
 
 Addon& addon(Napi::Env env) { return *env.GetInstanceData<Addon>(); }

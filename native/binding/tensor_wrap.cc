@@ -6,6 +6,7 @@
 #include "../core/cuda_api.h"
 #include "../core/error.h"
 #include "../ops/cast/cast.h"
+#include "../ops/copy/copy.h"
 #include "addon.h"
 #include "convert.h"
 
@@ -145,8 +146,7 @@ class ReadWorker : public Napi::AsyncWorker {
 }  // namespace
 
 Napi::Value TensorHandle::DataSync(const Napi::CallbackInfo& info) {
-  const ms::Tensor& t = get("dataSync");
-  if (!t.is_contiguous()) ms::fail("dataSync", "non-contiguous tensors are not supported yet");
+  ms::Tensor t = ms::contiguous("dataSync", get("dataSync"), addon(info.Env()).acct);
   if (t.device == ms::Device::CPU) return host_array(info.Env(), t, t.data());
   std::vector<char> host(static_cast<size_t>(t.nbytes()));
   ms::cuda::memcpy_d2h(host.data(), t.data(), host.size(), 0);
@@ -155,7 +155,7 @@ Napi::Value TensorHandle::DataSync(const Napi::CallbackInfo& info) {
 
 Napi::Value TensorHandle::Data(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const ms::Tensor& t = get("data");
+  ms::Tensor t = ms::contiguous("data", get("data"), addon(env).acct);
   if (t.device == ms::Device::CPU) {
     auto d = Napi::Promise::Deferred::New(env);
     d.Resolve(host_array(env, t, t.data()));

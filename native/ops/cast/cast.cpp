@@ -4,6 +4,7 @@
 
 #include "../../core/cuda_api.h"
 #include "../../core/error.h"
+#include "../copy/copy.h"
 
 namespace ms {
 
@@ -26,9 +27,9 @@ void convert_on(const Tensor& src, Tensor& dst) {
 }
 }  // namespace
 
-Tensor to(const Tensor& x, DType dtype, Device device, const std::shared_ptr<Accounting>& acct) {
-  if (!x.is_contiguous()) fail("to", "non-contiguous input is not supported yet");
-  if (device == Device::CUDA || x.device == Device::CUDA) cuda::require("to", 0);
+Tensor to(const Tensor& x_in, DType dtype, Device device, const std::shared_ptr<Accounting>& acct) {
+  if (device == Device::CUDA || x_in.device == Device::CUDA) cuda::require("to", 0);
+  const Tensor x = contiguous("to", x_in, acct);
   if (x.device == device) {
     Tensor out = empty("to", x.shape, dtype, device, acct);
     if (x.numel() > 0) convert_on(x, out);

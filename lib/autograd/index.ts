@@ -1,0 +1,3 @@
+/** lib/autograd — define-by-run reverse-mode autograd (see tape.ts). */
+export { backward, noGrad, isGradEnabled, record, needsGrad, alias, GradNode } from './tape';
+export type { BackwardFn, BackwardOptions } from './tape';

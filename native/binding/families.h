@@ -1,0 +1,11 @@
+// families.h — op families registered as free functions, one binding file each. Each
+// register_* adds its functions to `exports`; addon.cc calls them all. A family function gets
+// the per-environment state with addon(info.Env()) and wraps results with Addon::wrap.
+#pragma once
+#include <napi.h>
+
+namespace msb {
+
+void register_copy(Napi::Env env, Napi::Object exports);  // copy_binding.cc
+
+}  // namespace msb
