@@ -5,5 +5,5 @@
 export * from './tensor';
 import * as ops from './ops';
 export { ops };
-export { add, mul } from './ops';
+export * from './ops';
 export * from './autograd';

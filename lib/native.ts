@@ -41,6 +41,30 @@ export interface NativeMemory {
   cudaCacheHits: number;
 }
 
+/** Options of selectiveScanFwd/Bwd as the addon takes them (tensors as handles). */
+export interface NativeScanOptions {
+  D?: NativeHandle | null;
+  z?: NativeHandle | null;
+  deltaBias?: NativeHandle | null;
+  initialState?: NativeHandle | null;
+  lengths?: NativeHandle | null;
+  deltaSoftplus?: boolean;
+  reverse?: boolean;
+  returnLastState?: boolean;
+  /** Keep chunk-boundary states for the backward (CUDA). */
+  save?: boolean;
+  deterministic?: boolean;
+}
+
+/** Options of causalConv1dFwd/Bwd as the addon takes them. */
+export interface NativeConvOptions {
+  bias?: NativeHandle | null;
+  initialState?: NativeHandle | null;
+  lengths?: NativeHandle | null;
+  silu?: boolean;
+  returnFinalState?: boolean;
+}
+
 export interface NativeAddon {
   fromTypedArray(data: ArrayBufferView, shape: number[], dtype: string, device: string, copy: boolean, recycle?: NativeHandle): NativeHandle;
   fill(shape: number[], value: number, dtype: string, device: string, recycle?: NativeHandle): NativeHandle;
@@ -61,6 +85,26 @@ export interface NativeAddon {
   contiguous(x: NativeHandle, recycle?: NativeHandle): NativeHandle;
   /** [strides, offset, storage elements] */
   layout(x: NativeHandle): [number[], number, number];
+  /** Writes `src` (broadcast) into the strided view `dst`. */
+  copyInto(dst: NativeHandle, src: NativeHandle): void;
+  /** Elementwise: codes are the enum values in native/ops/elementwise/elementwise.h (lib/ops/codes.ts). */
+  binary(code: number, a: NativeHandle, b: NativeHandle | number, recycle?: NativeHandle): NativeHandle;
+  where(cond: NativeHandle, a: NativeHandle, b: NativeHandle, recycle?: NativeHandle): NativeHandle;
+  unary(code: number, x: NativeHandle, p0: number, p1: number, recycle?: NativeHandle): NativeHandle;
+  unaryBackward(code: number, x: NativeHandle, y: NativeHandle, g: NativeHandle, p0: number, p1: number, recycle?: NativeHandle): NativeHandle;
+  /** Row reductions over (rows, k); codes in native/ops/reduce/reduce.h. */
+  reduceRows(code: number, x: NativeHandle, rows: number, k: number, p: number, recycle?: NativeHandle): NativeHandle;
+  softmaxRows(x: NativeHandle, rows: number, k: number, log: boolean, recycle?: NativeHandle): NativeHandle;
+  softmaxRowsBackward(y: NativeHandle, g: NativeHandle, rows: number, k: number, log: boolean, recycle?: NativeHandle): NativeHandle;
+  /** Selective scan (native/binding/scan_binding.cc): [out, lastState | null, saved | null]. */
+  selectiveScanFwd(u: NativeHandle, delta: NativeHandle, A: NativeHandle, B: NativeHandle, C: NativeHandle, opts: NativeScanOptions): [NativeHandle, NativeHandle | null, NativeHandle | null];
+  /** [du, ddelta, dA, dB, dC, dD | null, dz | null, ddeltaBias | null, dinitialState | null] */
+  selectiveScanBwd(u: NativeHandle, delta: NativeHandle, A: NativeHandle, B: NativeHandle, C: NativeHandle, opts: NativeScanOptions,
+    saved: NativeHandle | null, dout: NativeHandle | null, dlast: NativeHandle | null): (NativeHandle | null)[];
+  /** Causal depthwise conv1d: [out, finalState | null]. */
+  causalConv1dFwd(x: NativeHandle, weight: NativeHandle, opts: NativeConvOptions): [NativeHandle, NativeHandle | null];
+  /** [dx, dweight, dbias | null, dinitialState | null] */
+  causalConv1dBwd(x: NativeHandle, weight: NativeHandle, opts: NativeConvOptions, dout: NativeHandle | null, dfinal: NativeHandle | null): (NativeHandle | null)[];
   TensorHandle: new () => NativeHandle;
 }
 

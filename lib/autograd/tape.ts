@@ -111,7 +111,7 @@ export function record(
 
 function accumulate(prev: Tensor | null, g: Tensor): Tensor {
   if (prev === null) return g;
-  const sum = prev.add(g);
+  const sum = new Tensor(native.add(prev.handle('backward'), g.handle('backward'), recycled()));
   prev.dispose();
   g.dispose();
   return sum;

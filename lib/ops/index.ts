@@ -1,2 +1,5 @@
-/** lib/ops — typed op functions. */
-export { add, mul } from './elementwise';
+/** lib/ops — typed op functions, each with its gradient. */
+export * from './elementwise';
+export * from './shape';
+export * from './reduce';
+import './methods';

@@ -240,15 +240,6 @@ export class Tensor {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString();
   }
-
-  /** this + other (broadcasting). See ops.add. */
-  add(other: Tensor | number): Tensor {
-    return new Tensor(native.add(this.handle('add'), operand('add', other), recycled()));
-  }
-  /** this * other (broadcasting). See ops.mul. */
-  mul(other: Tensor | number): Tensor {
-    return new Tensor(native.mul(this.handle('mul'), operand('mul', other), recycled()));
-  }
 }
 
 registerTensorClass(Tensor);

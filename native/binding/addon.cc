@@ -13,9 +13,6 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&Addon::Fill>("fill"),
       InstanceMethod<&Addon::Arange>("arange"),
       InstanceMethod<&Addon::Random>("random"),
-      // elementwise_binding.cc
-      InstanceMethod<&Addon::Add>("add"),
-      InstanceMethod<&Addon::Mul>("mul"),
       // info_binding.cc
       InstanceMethod<&Addon::BuildInfo>("buildInfo"),
       InstanceMethod<&Addon::Memory>("memory"),
@@ -29,6 +26,8 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   exports.Set("TensorHandle", ctor);
   // Families registered as free functions (families.h), one line each.
   register_copy(env, exports);
+  register_elementwise(env, exports);
+  register_reduce(env, exports);
 }
 
 Addon& addon(Napi::Env env) { return *env.GetInstanceData<Addon>(); }

@@ -28,7 +28,6 @@ class Addon : public Napi::Addon<Addon> {
   // Methods exported to JS, one per op; defined in the *_binding.cc file of their family.
 #define MS_DECL(name) Napi::Value name(const Napi::CallbackInfo& info);
   MS_DECL(FromTypedArray) MS_DECL(Fill) MS_DECL(Arange) MS_DECL(Random)
-  MS_DECL(Add) MS_DECL(Mul)
   MS_DECL(BuildInfo) MS_DECL(Memory) MS_DECL(EmptyCache) MS_DECL(SetNumThreads) MS_DECL(Synchronize)
   MS_DECL(TimeCopy)
 #undef MS_DECL

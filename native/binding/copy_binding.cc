@@ -67,12 +67,21 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// copyInto(dst, src): writes src (broadcast) into the view dst. Returns undefined.
+Napi::Value CopyInto(const Napi::CallbackInfo& info) {
+  const ms::Tensor& dst = tensor_arg("copy", "destination", info[0]);
+  const ms::Tensor& src = tensor_arg("copy", "source", info[1]);
+  ms::copy_into("copy", dst, src);
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void register_copy(Napi::Env env, Napi::Object exports) {
   exports.Set("view", Napi::Function::New<View>(env, "view"));
   exports.Set("contiguous", Napi::Function::New<Contiguous>(env, "contiguous"));
   exports.Set("layout", Napi::Function::New<Layout>(env, "layout"));
+  exports.Set("copyInto", Napi::Function::New<CopyInto>(env, "copyInto"));
 }
 
 }  // namespace msb

@@ -6,6 +6,9 @@
 
 namespace msb {
 
-void register_copy(Napi::Env env, Napi::Object exports);  // copy_binding.cc
+void register_copy(Napi::Env env, Napi::Object exports);         // copy_binding.cc
+void register_elementwise(Napi::Env env, Napi::Object exports);  // elementwise_binding.cc
+void register_reduce(Napi::Env env, Napi::Object exports);       // reduce_binding.cc
+
 
 }  // namespace msb

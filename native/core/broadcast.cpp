@@ -1,40 +1,55 @@
 #include "broadcast.h"
 
 #include <algorithm>
+#include <sstream>
 
 #include "error.h"
 
 namespace ms {
 
-BroadcastPlan broadcast_plan(const char* op, const Tensor& a, const Tensor& b) {
+BroadcastPlan broadcast_plan(const char* op, const Tensor* const* operands, int nin) {
   BroadcastPlan p;
-  const int64_t na = a.ndim(), nb = b.ndim(), n = std::max(na, nb);
-  std::vector<int64_t> shape(n), sa(n, 0), sb(n, 0);
+  p.nin = nin;
+  int64_t n = 0;
+  for (int k = 0; k < nin; ++k) n = std::max(n, operands[k]->ndim());
+  std::vector<int64_t> shape(n, 1);
+  std::vector<std::vector<int64_t>> st(nin, std::vector<int64_t>(n, 0));
   for (int64_t i = 0; i < n; ++i) {
-    int64_t ia = i - (n - na), ib = i - (n - nb);
-    int64_t da = ia >= 0 ? a.shape[ia] : 1, db = ib >= 0 ? b.shape[ib] : 1;
-    if (da != db && da != 1 && db != 1)
-      fail(op, "shapes ", shape_str(a.shape), " and ", shape_str(b.shape),
-           " cannot be broadcast: dim ", i, " (aligned from the right) is ", da, " vs ", db);
-    shape[i] = da == 1 ? db : da;
-    if (ia >= 0 && da != 1) sa[i] = a.strides[ia];
-    if (ib >= 0 && db != 1) sb[i] = b.strides[ib];
+    for (int k = 0; k < nin; ++k) {
+      const Tensor& t = *operands[k];
+      int64_t it = i - (n - t.ndim());
+      int64_t d = it >= 0 ? t.shape[it] : 1;
+      if (d != 1) {
+        if (shape[i] != 1 && shape[i] != d) {
+          std::ostringstream s;
+          for (int j = 0; j < nin; ++j) s << (j ? " and " : "") << shape_str(operands[j]->shape);
+          fail(op, "shapes ", s.str(), " cannot be broadcast: dim ", i, " (aligned from the right) is ",
+               shape[i], " vs ", d);
+        }
+        shape[i] = d;
+        st[k][i] = t.strides[it];
+      }
+    }
   }
   p.out_shape = shape;
   p.numel = shape_numel(shape);
-  p.contiguous_same = a.is_contiguous() && b.is_contiguous() && a.shape == shape && b.shape == shape;
-  // Drop size-1 dims, then merge dim i into i+1 when both inputs step through them contiguously.
-  std::vector<int64_t> cs, ca, cb;
+  p.contiguous_same = true;
+  for (int k = 0; k < nin; ++k)
+    p.contiguous_same = p.contiguous_same && operands[k]->is_contiguous() && operands[k]->shape == shape;
+  // Drop size-1 dims, then merge a dim into the previous one when every operand steps through
+  // both contiguously.
+  std::vector<int64_t> cs;
+  std::vector<std::vector<int64_t>> cst(nin);
   for (int64_t i = 0; i < n; ++i) {
     if (shape[i] == 1) continue;
-    if (!cs.empty() && ca.back() == sa[i] * shape[i] && cb.back() == sb[i] * shape[i]) {
+    bool merge = !cs.empty();
+    for (int k = 0; merge && k < nin; ++k) merge = cst[k].back() == st[k][i] * shape[i];
+    if (merge) {
       cs.back() *= shape[i];
-      ca.back() = sa[i];
-      cb.back() = sb[i];
+      for (int k = 0; k < nin; ++k) cst[k].back() = st[k][i];
     } else {
       cs.push_back(shape[i]);
-      ca.push_back(sa[i]);
-      cb.push_back(sb[i]);
+      for (int k = 0; k < nin; ++k) cst[k].push_back(st[k][i]);
     }
   }
   if (cs.size() > kMaxDims)
@@ -42,8 +57,7 @@ BroadcastPlan broadcast_plan(const char* op, const Tensor& a, const Tensor& b) {
   p.ndim = static_cast<int>(cs.size());
   for (int i = 0; i < p.ndim; ++i) {
     p.shape[i] = cs[i];
-    p.stride_a[i] = ca[i];
-    p.stride_b[i] = cb[i];
+    for (int k = 0; k < nin; ++k) p.stride[k][i] = cst[k][i];
   }
   return p;
 }

@@ -41,6 +41,8 @@ export function refRng(seed: number): { uniform(): number; normal(): number; int
 }
 
 /** White noise in [-1, 1). */
+export function randomSignal(n: number, rng: { uniform(): number }, Type?: Float32ArrayConstructor): Float32Array;
+export function randomSignal(n: number, rng: { uniform(): number }, Type: Float64ArrayConstructor): Float64Array;
 export function randomSignal(n: number, rng: { uniform(): number }, Type: Float32ArrayConstructor | Float64ArrayConstructor = Float32Array): Float32Array | Float64Array {
   const x = new Type(n);
   for (let i = 0; i < n; i++) x[i] = 2 * rng.uniform() - 1;
@@ -282,7 +284,7 @@ export function refResample(x: ArrayLike<number>, from: number, to: number, lpw 
   const base = Math.min(orig, nw) * rolloff;
   const width = Math.ceil((lpw * orig) / base);
   const K = 2 * width + orig;
-  const i0 = (v: number): number => { let s = 1, term = 1; for (let k = 1; k < 300; k++) { term *= (v * v) / 4 / (k * k); s += term; } return s; };
+  const i0 = (v: number): number => { let s = 1, term = 1; for (let k = 1; k < 300 && term > 1e-18 * s; k++) { term *= (v * v) / 4 / (k * k); s += term; } return s; };
   const kern = new Float64Array(nw * K);
   for (let p = 0; p < nw; p++) {
     for (let k = 0; k < K; k++) {

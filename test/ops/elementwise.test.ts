@@ -83,7 +83,7 @@ describe.each(testDevices)('add/mul on %s', (device) => {
     expect(() => add(zeros([2], { device, dtype: 'int32' }), 0.5)).toThrow(
       '[add] cannot combine an int32 tensor with the non-int32 number 0.5',
     );
-    expect(() => add(a, 'x' as never)).toThrow('[add] expected a Tensor or a number, got string x');
+    expect(() => add(a, 'x' as never)).toThrow('[add] b must be a Tensor or a number, got string x');
     expect(() => add([1] as never, a)).toThrow('[add] a must be a Tensor, got an array');
   });
 });

@@ -1,0 +1,139 @@
+// reduce_cpu.cpp — row reductions and softmax, accumulated in double. One row per task item.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "../../core/thread_pool.h"
+#include "reduce.h"
+
+namespace ms {
+namespace {
+
+template <typename T> inline double ld(const T* p, int64_t i) { return static_cast<double>(p[i]); }
+template <> inline double ld<uint16_t>(const uint16_t* p, int64_t i) { return bf16_to_f32(p[i]); }
+template <typename T> inline void st(T* p, int64_t i, double v) { p[i] = static_cast<T>(v); }
+template <> inline void st<uint16_t>(uint16_t* p, int64_t i, double v) { p[i] = f32_to_bf16(static_cast<float>(v)); }
+template <> inline void st<int32_t>(int32_t* p, int64_t i, double v) { p[i] = static_cast<int32_t>(static_cast<int64_t>(v)); }
+
+int64_t grain(int64_t k) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(k, 1)); }
+
+template <typename T>
+void reduce_run(ReduceOp op, const Tensor& x, int64_t rows, int64_t k, double p, Tensor& out) {
+  const T* px = x.ptr<T>();
+  parallel_for(rows, grain(k), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* row = px + r * k;
+      switch (op) {
+        case ReduceOp::Sum:
+        case ReduceOp::Mean: {
+          if constexpr (std::is_same<T, int32_t>::value) {
+            uint32_t s = 0;  // wraps like int32 arithmetic
+            for (int64_t i = 0; i < k; ++i) s += static_cast<uint32_t>(row[i]);
+            out.ptr<int32_t>()[r] = static_cast<int32_t>(s);
+          } else {
+            double s = 0;
+            for (int64_t i = 0; i < k; ++i) s += ld(row, i);
+            st(out.ptr<T>(), r, op == ReduceOp::Mean ? (k ? s / k : NAN) : s);
+          }
+          break;
+        }
+        case ReduceOp::Max:
+        case ReduceOp::Min:
+        case ReduceOp::ArgMax:
+        case ReduceOp::ArgMin: {
+          const bool mx = op == ReduceOp::Max || op == ReduceOp::ArgMax;
+          double best = ld(row, 0);
+          int64_t at = 0;
+          for (int64_t i = 1; i < k && best == best; ++i) {  // a NaN wins and stops the scan
+            double v = ld(row, i);
+            if (v != v || (mx ? v > best : v < best)) { best = v; at = i; }
+          }
+          if (op == ReduceOp::ArgMax || op == ReduceOp::ArgMin) out.ptr<int32_t>()[r] = static_cast<int32_t>(at);
+          else st(out.ptr<T>(), r, best);
+          break;
+        }
+        case ReduceOp::LogSumExp: {
+          double m = -std::numeric_limits<double>::infinity();
+          for (int64_t i = 0; i < k; ++i) m = std::max(m, ld(row, i));
+          double s = 0;
+          if (std::isinf(m)) { st(out.ptr<T>(), r, m > 0 || k == 0 ? m : -INFINITY); break; }
+          for (int64_t i = 0; i < k; ++i) s += std::exp(ld(row, i) - m);
+          st(out.ptr<T>(), r, m + std::log(s));
+          break;
+        }
+        case ReduceOp::Var: {
+          double mean = 0, m2 = 0;  // Welford: stable for large means
+          for (int64_t i = 0; i < k; ++i) {
+            double v = ld(row, i), d = v - mean;
+            mean += d / (i + 1);
+            m2 += d * (v - mean);
+          }
+          double dof = static_cast<double>(k) - p;
+          st(out.ptr<T>(), r, dof > 0 ? m2 / dof : NAN);
+          break;
+        }
+        default: break;
+      }
+    }
+  });
+}
+
+template <typename T>
+void softmax_run(const Tensor& x, int64_t rows, int64_t k, bool log, Tensor& out) {
+  const T* px = x.ptr<T>();
+  T* po = out.ptr<T>();
+  parallel_for(rows, grain(k), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* row = px + r * k;
+      double m = -std::numeric_limits<double>::infinity();
+      for (int64_t i = 0; i < k; ++i) m = std::max(m, ld(row, i));
+      if (std::isinf(m) && m < 0) m = 0;  // an all -inf row: softmax of it is NaN in PyTorch; keep that
+      double s = 0;
+      for (int64_t i = 0; i < k; ++i) s += std::exp(ld(row, i) - m);
+      double lse = m + std::log(s);
+      for (int64_t i = 0; i < k; ++i) {
+        double v = ld(row, i) - lse;
+        st(po, r * k + i, log ? v : std::exp(v));
+      }
+    }
+  });
+}
+
+template <typename T>
+void softmax_bwd_run(const Tensor& y, const Tensor& g, int64_t rows, int64_t k, bool log, Tensor& out) {
+  const T* py = y.ptr<T>();
+  const T* pg = g.ptr<T>();
+  T* po = out.ptr<T>();
+  parallel_for(rows, grain(k), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t o = r * k;
+      double s = 0;
+      for (int64_t i = 0; i < k; ++i) s += log ? ld(pg, o + i) : ld(pg, o + i) * ld(py, o + i);
+      for (int64_t i = 0; i < k; ++i) {
+        double yv = ld(py, o + i), gv = ld(pg, o + i);
+        st(po, o + i, log ? gv - std::exp(yv) * s : yv * (gv - s));
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void reduce_rows_cpu(ReduceOp op, const Tensor& x, int64_t rows, int64_t k, double p, Tensor& out) {
+  switch (x.dtype) {
+    case DType::F32: reduce_run<float>(op, x, rows, k, p, out); break;
+    case DType::BF16: reduce_run<uint16_t>(op, x, rows, k, p, out); break;
+    case DType::I32: reduce_run<int32_t>(op, x, rows, k, p, out); break;
+  }
+}
+void softmax_rows_cpu(const Tensor& x, int64_t rows, int64_t k, bool log, Tensor& out) {
+  if (x.dtype == DType::BF16) softmax_run<uint16_t>(x, rows, k, log, out);
+  else softmax_run<float>(x, rows, k, log, out);
+}
+void softmax_rows_backward_cpu(const Tensor& y, const Tensor& g, int64_t rows, int64_t k, bool log, Tensor& out) {
+  if (y.dtype == DType::BF16) softmax_bwd_run<uint16_t>(y, g, rows, k, log, out);
+  else softmax_bwd_run<float>(y, g, rows, k, log, out);
+}
+
+}  // namespace ms

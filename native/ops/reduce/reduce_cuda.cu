@@ -1,0 +1,229 @@
+// reduce_cuda.cu — row reductions and softmax on the GPU. A row is handled by one warp
+// (K <= 1024) or by a 256-thread block (longer rows); per-thread partials accumulate in double
+// (memory-bound kernels: the FP64 adds are free on H100/H200) and combine with shuffles.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+
+#include "../../core/cuda_api.h"
+#include "reduce.h"
+
+namespace ms {
+namespace {
+
+template <typename T> __device__ __forceinline__ double ld(const T* p, int64_t i) { return static_cast<double>(p[i]); }
+template <> __device__ __forceinline__ double ld<uint16_t>(const uint16_t* p, int64_t i) { return bf16_to_f32(p[i]); }
+template <typename T> __device__ __forceinline__ void st(T* p, int64_t i, double v) { p[i] = static_cast<T>(v); }
+template <> __device__ __forceinline__ void st<uint16_t>(uint16_t* p, int64_t i, double v) { p[i] = f32_to_bf16(static_cast<float>(v)); }
+
+// Combines a value across the threads of one row group (tpr = 32 or 256 threads).
+struct Partial {
+  double a, b;   // sum | max/min value | (mean, m2) | (max, sum-exp)
+  int64_t n, i;  // count (var), index (arg)
+};
+
+enum Combine { kSum, kMax, kMin, kLse, kVar };
+
+__device__ Partial combine(Combine c, Partial x, Partial y) {
+  switch (c) {
+    case kSum: return {x.a + y.a, 0, 0, 0};
+    case kMax:
+    case kMin: {
+      bool ynan = y.a != y.a, xnan = x.a != x.a;
+      bool take_y = !xnan && (ynan || (c == kMax ? y.a > x.a : y.a < x.a) || (y.a == x.a && y.i < x.i));
+      return take_y ? y : x;
+    }
+    case kLse: {
+      double m = fmax(x.a, y.a);
+      if (m == -INFINITY) return {m, 0, 0, 0};
+      return {m, x.b * exp(x.a - m) + y.b * exp(y.a - m), 0, 0};
+    }
+    case kVar: {  // Chan et al. parallel variance
+      if (x.n == 0) return y;
+      if (y.n == 0) return x;
+      int64_t n = x.n + y.n;
+      double d = y.a - x.a;
+      return {x.a + d * y.n / n, x.b + y.b + d * d * (double(x.n) * y.n / n), n, 0};
+    }
+  }
+  return x;
+}
+
+__device__ Partial shfl(Partial p, int delta) {
+  Partial q;
+  q.a = __shfl_down_sync(0xffffffffu, p.a, delta);
+  q.b = __shfl_down_sync(0xffffffffu, p.b, delta);
+  q.n = __shfl_down_sync(0xffffffffu, p.n, delta);
+  q.i = __shfl_down_sync(0xffffffffu, p.i, delta);
+  return q;
+}
+
+// Reduces across the row group; the result is valid in the group's first thread.
+__device__ Partial group_reduce(Combine c, Partial p, int tpr) {
+  for (int d = 16; d > 0; d >>= 1) p = combine(c, p, shfl(p, d));
+  if (tpr == 32) return p;
+  __shared__ Partial warp_parts[8];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  __syncthreads();
+  if (lane == 0) warp_parts[warp] = p;
+  __syncthreads();
+  if (warp == 0) {
+    p = lane < 8 ? warp_parts[lane] : warp_parts[0];
+    for (int d = 4; d > 0; d >>= 1) p = combine(c, p, shfl(p, d));
+  }
+  return p;
+}
+
+template <typename T>
+__global__ void reduce_kernel(ReduceOp op, const T* __restrict__ x, T* out, int32_t* iout, int64_t rows, int64_t k,
+                              double corr, int tpr) {
+  const int rpb = blockDim.x / tpr;
+  const int t = threadIdx.x % tpr;
+  Combine c = kSum;
+  if (op == ReduceOp::Max || op == ReduceOp::ArgMax) c = kMax;
+  else if (op == ReduceOp::Min || op == ReduceOp::ArgMin) c = kMin;
+  else if (op == ReduceOp::LogSumExp) c = kLse;
+  else if (op == ReduceOp::Var) c = kVar;
+  for (int64_t r0 = static_cast<int64_t>(blockIdx.x) * rpb; r0 < rows; r0 += static_cast<int64_t>(gridDim.x) * rpb) {
+    const int64_t r = r0 + threadIdx.x / tpr;  // rows past the end still join the shuffles
+    const bool live = r < rows;
+    const T* row = x + (live ? r : 0) * k;
+    Partial p;
+    if (c == kMax || c == kMin) p = {k > 0 ? ld(row, 0) : 0.0, 0, 0, 0};
+    else if (c == kLse) p = {-INFINITY, 0, 0, 0};
+    else p = {0, 0, 0, 0};
+    for (int64_t i = t; live && i < k; i += tpr) {
+      double v = ld(row, i);
+      if (c == kSum) p.a += v;
+      else if (c == kVar) p = combine(kVar, p, Partial{v, 0, 1, 0});
+      else if (c == kLse) p = combine(kLse, p, Partial{v, 1.0, 0, 0});
+      else p = combine(c, p, Partial{v, 0, 0, i});
+    }
+    p = group_reduce(c, p, tpr);
+    if (live && t == 0) {
+      switch (op) {
+        case ReduceOp::Sum: st(out, r, p.a); break;
+        case ReduceOp::Mean: st(out, r, k ? p.a / k : NAN); break;
+        case ReduceOp::Max:
+        case ReduceOp::Min: st(out, r, p.a); break;
+        case ReduceOp::ArgMax:
+        case ReduceOp::ArgMin: iout[r] = static_cast<int32_t>(p.i); break;
+        case ReduceOp::LogSumExp: st(out, r, p.a == -INFINITY || p.a == INFINITY ? p.a : p.a + log(p.b)); break;
+        case ReduceOp::Var: st(out, r, (double(k) - corr) > 0 ? p.b / (double(k) - corr) : NAN); break;
+        default: break;
+      }
+    }
+  }
+}
+
+__global__ void reduce_int_kernel(ReduceOp op, const int32_t* __restrict__ x, int32_t* out, int64_t rows, int64_t k) {
+  for (int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; r < rows;
+       r += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int32_t* row = x + r * k;
+    uint32_t s = 0;
+    int32_t best = row[0];
+    int64_t at = 0;
+    for (int64_t i = 0; i < k; ++i) {
+      s += static_cast<uint32_t>(row[i]);
+      bool better = (op == ReduceOp::Max || op == ReduceOp::ArgMax) ? row[i] > best : row[i] < best;
+      if (i > 0 && better) { best = row[i]; at = i; }
+    }
+    if (op == ReduceOp::Sum) out[r] = static_cast<int32_t>(s);
+    else if (op == ReduceOp::Max || op == ReduceOp::Min) out[r] = best;
+    else out[r] = static_cast<int32_t>(at);
+  }
+}
+
+template <typename T>
+__global__ void softmax_kernel(const T* __restrict__ x, T* __restrict__ out, int64_t rows, int64_t k, bool lg, int tpr) {
+  const int rpb = blockDim.x / tpr;
+  const int t = threadIdx.x % tpr;
+  for (int64_t r0 = static_cast<int64_t>(blockIdx.x) * rpb; r0 < rows; r0 += static_cast<int64_t>(gridDim.x) * rpb) {
+    const int64_t r = r0 + threadIdx.x / tpr;
+    const bool live = r < rows;
+    const T* row = x + (live ? r : 0) * k;
+    Partial p = {-INFINITY, 0, 0, 0};
+    for (int64_t i = t; live && i < k; i += tpr) p = combine(kLse, p, Partial{ld(row, i), 1.0, 0, 0});
+    p = group_reduce(kLse, p, tpr);
+    __shared__ double lse_s[8];
+    const int slot = threadIdx.x / tpr;
+    __syncthreads();
+    if (t == 0) lse_s[slot] = p.a == -INFINITY ? NAN : p.a + log(p.b);
+    __syncthreads();
+    const double lse = lse_s[slot];
+    for (int64_t i = t; live && i < k; i += tpr) {
+      double v = ld(row, i) - lse;
+      st(out + r * k, i, lg ? v : exp(v));
+    }
+  }
+}
+
+template <typename T>
+__global__ void softmax_bwd_kernel(const T* __restrict__ y, const T* __restrict__ g, T* __restrict__ out, int64_t rows,
+                                   int64_t k, bool lg, int tpr) {
+  const int rpb = blockDim.x / tpr;
+  const int t = threadIdx.x % tpr;
+  for (int64_t r0 = static_cast<int64_t>(blockIdx.x) * rpb; r0 < rows; r0 += static_cast<int64_t>(gridDim.x) * rpb) {
+    const int64_t r = r0 + threadIdx.x / tpr;
+    const bool live = r < rows;
+    const int64_t o = (live ? r : 0) * k;
+    Partial p = {0, 0, 0, 0};
+    for (int64_t i = t; live && i < k; i += tpr) p.a += lg ? ld(g, o + i) : ld(g, o + i) * ld(y, o + i);
+    p = group_reduce(kSum, p, tpr);
+    __shared__ double s_s[8];
+    const int slot = threadIdx.x / tpr;
+    __syncthreads();
+    if (t == 0) s_s[slot] = p.a;
+    __syncthreads();
+    const double s = s_s[slot];
+    for (int64_t i = t; live && i < k; i += tpr) {
+      double yv = ld(y, o + i), gv = ld(g, o + i);
+      st(out, o + i, lg ? gv - exp(yv) * s : yv * (gv - s));
+    }
+  }
+}
+
+cudaStream_t stream() { return static_cast<cudaStream_t>(cuda::stream(0)); }
+int tpr_for(int64_t k) { return k <= 1024 ? 32 : 256; }
+int64_t blocks_for(int64_t rows, int tpr) {
+  return std::max<int64_t>(1, std::min<int64_t>((rows * tpr + 255) / 256, 132 * 16));
+}
+
+}  // namespace
+
+void reduce_rows_cuda(ReduceOp op, const Tensor& x, int64_t rows, int64_t k, double p, Tensor& out) {
+  if (x.dtype == DType::I32) {
+    reduce_int_kernel<<<std::max<int64_t>(1, std::min<int64_t>((rows + 255) / 256, 4096)), 256, 0, stream()>>>(
+        op, x.ptr<int32_t>(), out.ptr<int32_t>(), rows, k);
+  } else {
+    const int tpr = tpr_for(k);
+    int32_t* iout = out.dtype == DType::I32 ? out.ptr<int32_t>() : nullptr;
+    if (x.dtype == DType::F32)
+      reduce_kernel<float><<<blocks_for(rows, tpr), 256, 0, stream()>>>(op, x.ptr<float>(), iout ? nullptr : out.ptr<float>(), iout, rows, k, p, tpr);
+    else
+      reduce_kernel<uint16_t><<<blocks_for(rows, tpr), 256, 0, stream()>>>(op, x.ptr<uint16_t>(), iout ? nullptr : out.ptr<uint16_t>(), iout, rows, k, p, tpr);
+  }
+  cuda::check_launch(reduce_op_name(op));
+}
+
+void softmax_rows_cuda(const Tensor& x, int64_t rows, int64_t k, bool log, Tensor& out) {
+  const int tpr = tpr_for(k);
+  if (x.dtype == DType::F32)
+    softmax_kernel<float><<<blocks_for(rows, tpr), 256, 0, stream()>>>(x.ptr<float>(), out.ptr<float>(), rows, k, log, tpr);
+  else
+    softmax_kernel<uint16_t><<<blocks_for(rows, tpr), 256, 0, stream()>>>(x.ptr<uint16_t>(), out.ptr<uint16_t>(), rows, k, log, tpr);
+  cuda::check_launch(log ? "logSoftmax" : "softmax");
+}
+
+void softmax_rows_backward_cuda(const Tensor& y, const Tensor& g, int64_t rows, int64_t k, bool log, Tensor& out) {
+  const int tpr = tpr_for(k);
+  if (y.dtype == DType::F32)
+    softmax_bwd_kernel<float><<<blocks_for(rows, tpr), 256, 0, stream()>>>(y.ptr<float>(), g.ptr<float>(), out.ptr<float>(), rows, k, log, tpr);
+  else
+    softmax_bwd_kernel<uint16_t><<<blocks_for(rows, tpr), 256, 0, stream()>>>(y.ptr<uint16_t>(), g.ptr<uint16_t>(), out.ptr<uint16_t>(), rows, k, log, tpr);
+  cuda::check_launch(log ? "logSoftmax" : "softmax");
+}
+
+}  // namespace ms
