@@ -177,21 +177,21 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
       try {
         // tidy frees the backward's temporaries; the grads it returns survive.
         inGrads = tidy(() => n.backward(grads, n.saved));
+        if (inGrads.length !== n.next.length) {
+          throw new Error(`[backward] '${n.op}' returned ${inGrads.length} grads for ${n.next.length} inputs`);
+        }
+        // A backward may hand back an incoming grad or one tensor for two inputs (add does);
+        // give each slot its own handle so accumulation and disposal stay one-to-one.
+        const seen = new Set<Tensor>(grads.filter((t): t is Tensor => t !== null));
+        inGrads = inGrads.map((t) => {
+          if (!t) return t;
+          if (seen.has(t)) return alias(t);
+          seen.add(t);
+          return t;
+        });
       } finally {
         grads.forEach((t) => t && t.dispose());
       }
-      if (inGrads.length !== n.next.length) {
-        throw new Error(`[backward] '${n.op}' returned ${inGrads.length} grads for ${n.next.length} inputs`);
-      }
-      // A backward may hand back an incoming grad or one tensor for two inputs (add does);
-      // give each slot its own handle so accumulation and disposal stay one-to-one.
-      const seen = new Set<Tensor>(grads.filter((t): t is Tensor => t !== null));
-      inGrads = inGrads.map((t) => {
-        if (!t) return t;
-        if (seen.has(t)) return alias(t);
-        seen.add(t);
-        return t;
-      });
       n.next.forEach((e, i) => {
         const gi = inGrads[i];
         if (!gi) return;

@@ -34,12 +34,19 @@ function rawBinary(name: BinaryName, a: Operand, b: Operand): Tensor {
 
 const T = (x: Operand): x is Tensor => x instanceof Tensor;
 
+/** Shape and requiresGrad of an operand, read at forward time: backward must not touch the
+ *  original tensors, which the caller may have disposed by then. */
+function info(x: Operand): { t: boolean; shape: readonly number[]; rg: boolean } {
+  return x instanceof Tensor ? { t: true, shape: x.shape, rg: x.requiresGrad } : { t: false, shape: [], rg: false };
+}
+
 /** a + b */
 export function add(a: Operand, b: Operand): Tensor {
   const out = rawBinary('add', a, b);
+  const [ia, ib] = [info(a), info(b)];
   record('add', [T(a) ? a : null, T(b) ? b : null], [out], [], ([g]) => [
-    g && T(a) ? sumTo(g, a.shape) : null,
-    g && T(b) ? sumTo(g, b.shape) : null,
+    g && ia.rg ? sumTo(g, ia.shape) : null,
+    g && ib.rg ? sumTo(g, ib.shape) : null,
   ]);
   return out;
 }
@@ -47,9 +54,10 @@ export function add(a: Operand, b: Operand): Tensor {
 /** a - b */
 export function sub(a: Operand, b: Operand): Tensor {
   const out = rawBinary('sub', a, b);
+  const [ia, ib] = [info(a), info(b)];
   record('sub', [T(a) ? a : null, T(b) ? b : null], [out], [], ([g]) => [
-    g && T(a) ? sumTo(g, a.shape) : null,
-    g && T(b) ? sumTo(neg(g), b.shape) : null,
+    g && ia.rg ? sumTo(g, ia.shape) : null,
+    g && ib.rg ? sumTo(neg(g), ib.shape) : null,
   ]);
   return out;
 }
@@ -57,13 +65,14 @@ export function sub(a: Operand, b: Operand): Tensor {
 /** a * b */
 export function mul(a: Operand, b: Operand): Tensor {
   const out = rawBinary('mul', a, b);
+  const [ia, ib] = [info(a), info(b)];
   const saved = [a, b].filter(T);
   record('mul', [T(a) ? a : null, T(b) ? b : null], [out], saved, ([g], s) => {
     const sa = T(a) ? s[0] : a;
     const sb = T(b) ? s[T(a) ? 1 : 0] : b;
     return [
-      g && T(a) && (a as Tensor).requiresGrad ? sumTo(rawBinary('mul', g, sb), a.shape) : null,
-      g && T(b) && (b as Tensor).requiresGrad ? sumTo(rawBinary('mul', g, sa), b.shape) : null,
+      g && ia.rg ? sumTo(rawBinary('mul', g, sb), ia.shape) : null,
+      g && ib.rg ? sumTo(rawBinary('mul', g, sa), ib.shape) : null,
     ];
   });
   return out;
@@ -72,15 +81,16 @@ export function mul(a: Operand, b: Operand): Tensor {
 /** a / b (float only) */
 export function div(a: Operand, b: Operand): Tensor {
   const out = rawBinary('div', a, b);
+  const [ia, ib] = [info(a), info(b)];
   const saved = [a, b].filter(T);
   record('div', [T(a) ? a : null, T(b) ? b : null], [out], saved, ([g], s) => {
     const sa = T(a) ? s[0] : a;
     const sb = T(b) ? s[T(a) ? 1 : 0] : b;
-    const ga = g && T(a) && (a as Tensor).requiresGrad ? sumTo(rawBinary('div', g, sb), a.shape) : null;
+    const ga = g && ia.rg ? sumTo(rawBinary('div', g, sb), ia.shape) : null;
     let gb: Tensor | null = null;
-    if (g && T(b) && (b as Tensor).requiresGrad) {
+    if (g && ib.rg) {
       // d(a/b)/db = -a / b^2
-      gb = sumTo(rawBinary('mul', neg(g), rawBinary('div', rawBinary('div', sa, sb), sb)), b.shape);
+      gb = sumTo(rawBinary('mul', neg(g), rawBinary('div', rawBinary('div', sa, sb), sb)), ib.shape);
     }
     return [ga, gb];
   });
@@ -91,15 +101,16 @@ export function div(a: Operand, b: Operand): Tensor {
 export function pow(a: Operand, b: Operand): Tensor {
   if (typeof b === 'number' && T(a)) return unaryOp('powScalar', a, b, 0);
   const out = rawBinary('pow', a, b);
+  const [ia, ib] = [info(a), info(b)];
   const saved = [a, b].filter(T);
   record('pow', [T(a) ? a : null, T(b) ? b : null], [out], [...saved, out], ([g], s) => {
     const sa = T(a) ? s[0] : a;
     const sb = T(b) ? s[T(a) ? 1 : 0] : b;
     const so = s[s.length - 1];
-    const ga = g && T(a) && (a as Tensor).requiresGrad
-      ? sumTo(rawBinary('mul', g, rawBinary('mul', sb, rawBinary('pow', sa, rawBinary('sub', sb, 1)))), a.shape) : null;
-    const gb = g && T(b) && (b as Tensor).requiresGrad
-      ? sumTo(rawBinary('mul', rawBinary('mul', g, so), typeof sa === 'number' ? Math.log(sa) : unaryOp('log', sa)), b.shape) : null;
+    const ga = g && ia.rg
+      ? sumTo(rawBinary('mul', g, rawBinary('mul', sb, rawBinary('pow', sa, rawBinary('sub', sb, 1)))), ia.shape) : null;
+    const gb = g && ib.rg
+      ? sumTo(rawBinary('mul', rawBinary('mul', g, so), typeof sa === 'number' ? Math.log(sa) : unaryOp('log', sa)), ib.shape) : null;
     return [ga, gb];
   });
   return out;
@@ -107,6 +118,7 @@ export function pow(a: Operand, b: Operand): Tensor {
 
 function minmax(name: 'minimum' | 'maximum', a: Tensor, b: Operand): Tensor {
   const out = rawBinary(name, a, b);
+  const [ia, ib] = [info(a), info(b)];
   const saved = [a, ...(T(b) ? [b] : [])];
   record(name, [a, T(b) ? b : null], [out], saved, ([g], s) => {
     if (!g) return [null, null];
@@ -116,8 +128,8 @@ function minmax(name: 'minimum' | 'maximum', a: Tensor, b: Operand): Tensor {
     const aw = rawBinary(win, s[0], sb);
     const tie = rawBinary('eq', s[0], sb);
     const wa = rawBinary('add', aw, rawBinary('mul', tie, 0.5));
-    const ga = a.requiresGrad ? sumTo(rawBinary('mul', g, wa), a.shape) : null;
-    const gb = T(b) && b.requiresGrad ? sumTo(rawBinary('mul', g, rawBinary('sub', 1, wa)), b.shape) : null;
+    const ga = ia.rg ? sumTo(rawBinary('mul', g, wa), ia.shape) : null;
+    const gb = ib.rg ? sumTo(rawBinary('mul', g, rawBinary('sub', 1, wa)), ib.shape) : null;
     return [ga, gb];
   });
   return out;
@@ -150,13 +162,14 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   const out = wrap(native.where(cond.handle('where'), ta.handle('where'), tb.handle('where'), recycled()));
   if (!T(a)) ta.dispose();
   if (!T(b)) tb.dispose();
+  const [ia, ib] = [info(a), info(b)];
   record('where', [null, T(a) ? a : null, T(b) ? b : null], [out], [cond], ([g], [c]) => {
     if (!g) return [null, null, null];
     const zero = wrap(native.fill([], 0, g.dtype, g.device, recycled()));
     return [
       null,
-      T(a) && a.requiresGrad ? sumTo(where(c, g, zero), a.shape) : null,
-      T(b) && b.requiresGrad ? sumTo(where(c, zero, g), b.shape) : null,
+      ia.rg ? sumTo(where(c, g, zero), ia.shape) : null,
+      ib.rg ? sumTo(where(c, zero, g), ib.shape) : null,
     ];
   });
   return out;

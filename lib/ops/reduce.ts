@@ -153,7 +153,6 @@ function softmaxImpl(x: Tensor, dim: number, log: boolean): Tensor {
   const name = log ? 'logSoftmax' : 'softmax';
   checkTensor(name, 'x', x);
   const d = normDim(name, dim, x.ndim);
-  const nd = Math.max(x.ndim, 1);
   const perm = Array.from({ length: x.ndim }, (_, i) => i).filter((i) => i !== d);
   perm.push(d);
   const inv = new Array(x.ndim);
@@ -163,12 +162,12 @@ function softmaxImpl(x: Tensor, dim: number, log: boolean): Tensor {
   const moved = x.ndim ? contiguous(permute(x, perm)) : x;
   const yMoved = wrap(native.softmaxRows(moved.handle(name), rows, k, log, recycled()));
   const out = x.ndim ? permute(yMoved, inv) : yMoved;
-  void nd;
+  const nd = x.ndim;
   record(name, [x], [out], [yMoved], ([g], [y]) => {
     if (!g) return [null];
-    const gm = x.ndim ? contiguous(permute(g, perm)) : g;
+    const gm = nd ? contiguous(permute(g, perm)) : g;
     const dx = wrap(native.softmaxRowsBackward(y.handle(name), gm.handle(name), rows, k, log, recycled()));
-    return [x.ndim ? permute(dx, inv) : dx];
+    return [nd ? permute(dx, inv) : dx];
   });
   return out;
 }

@@ -116,3 +116,16 @@ export function philoxNormal(seed: bigint, offset: bigint, i: number): number {
   const th = 2 * Math.PI * u2;
   return Math.fround(lane & 1 ? r * Math.sin(th) : r * Math.cos(th));
 }
+
+/** Worst |x - y| / (atol + rtol |y|) (<= 1 passes), as torch.allclose; NaN where y is NaN must match. */
+export function closeness(x: ArrayLike<number>, y: ArrayLike<number>, rtol: number, atol: number): number {
+  if (x.length !== y.length) throw new Error(`length ${x.length} vs ${y.length}`);
+  let m = 0;
+  for (let i = 0; i < x.length; ++i) {
+    if (Number.isNaN(y[i]) && Number.isNaN(x[i])) continue;
+    if (y[i] === x[i]) continue;
+    const e = Math.abs(x[i] - y[i]) / (atol + rtol * Math.abs(y[i]));
+    if (!(e <= m)) m = e;
+  }
+  return m;
+}

@@ -1,0 +1,140 @@
+// Reductions over any dims (keepdim), softmax/logSoftmax: forward vs float64, gradients.
+import { gradCheck, ops, tensor, Tensor } from '../../lib';
+import { testDevices } from '../helpers/devices';
+import { closeness, randomArray } from '../helpers/reference';
+
+const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
+
+/** float64 reduction of `x` (row-major `shape`) over `dims` with f(values) per output. */
+function reduceRef(x: ArrayLike<number>, shape: number[], dims: number[], f: (v: number[]) => number): { data: number[]; shape: number[] } {
+  const outShape = shape.filter((_, i) => !dims.includes(i));
+  const groups = new Map<number, number[]>();
+  const idx = new Array(shape.length).fill(0);
+  for (let i = 0; i < x.length; ++i) {
+    let r = i;
+    for (let d = shape.length - 1; d >= 0; --d) {
+      idx[d] = r % shape[d];
+      r = Math.floor(r / shape[d]);
+    }
+    let key = 0;
+    shape.forEach((s, d) => {
+      if (!dims.includes(d)) key = key * s + idx[d];
+    });
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key)!.push(x[i]);
+  }
+  const data = Array.from({ length: size(outShape) }, (_, k) => f(groups.get(k) ?? []));
+  return { data, shape: outShape };
+}
+
+const refs: Record<string, (v: number[]) => number> = {
+  sum: (v) => v.reduce((a, b) => a + b, 0),
+  mean: (v) => v.reduce((a, b) => a + b, 0) / v.length,
+  max: (v) => Math.max(...v),
+  min: (v) => Math.min(...v),
+  logsumexp: (v) => { const m = Math.max(...v); return m + Math.log(v.reduce((a, b) => a + Math.exp(b - m), 0)); },
+  variance: (v) => { const m = v.reduce((a, b) => a + b, 0) / v.length; return v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1); },
+};
+const cases: [number[], number[] | null][] = [
+  [[7], null], [[129, 7], [1]], [[129, 7], [0]], [[3, 5, 7], [0, 2]], [[2, 3, 4, 5], [1, 3]], [[2049, 3], [0]], [[1, 1], null],
+  [[4, 3000], [1]],
+];
+
+describe.each(testDevices)('reductions on %s', (device) => {
+  describe.each(Object.keys(refs))('%s', (name) => {
+    test.each(cases)('shape %j dims %j', (shape, dims) => {
+      const x = Float32Array.from(randomArray(size(shape), 3));
+      const t = tensor(x, shape, { device });
+      const d = dims ?? shape.map((_, i) => i);
+      const ref = reduceRef(x, shape, d, refs[name]);
+      const f = (ops as unknown as Record<string, (t: Tensor, d: number[] | null, k: boolean) => Tensor>)[name];
+      const out = name === 'variance' ? ops.variance(t, dims) : f(t, dims, false);
+      expect(out.shape).toEqual(ref.shape);
+      expect(closeness(out.dataSync(), ref.data, 2e-6, 1e-6)).toBeLessThanOrEqual(1);
+      const kd = name === 'variance' ? ops.variance(t, dims, { keepdim: true }) : f(t, dims, true);
+      expect(kd.shape).toEqual(shape.map((s, i) => (d.includes(i) ? 1 : s)));
+    });
+  });
+
+  test('argmax/argmin along a dim and over all, first index on ties', () => {
+    const t = tensor([[1, 5, 5], [7, 0, 7]], undefined, { device });
+    expect(Array.from(ops.argmax(t, 1).dataSync())).toEqual([1, 0]);
+    expect(Array.from(ops.argmin(t, 0).dataSync())).toEqual([0, 1, 0]);
+    expect(ops.argmax(t).item()).toBe(3);
+    expect(ops.argmax(t, -1, true).shape).toEqual([2, 1]);
+  });
+
+  test('sums of a million values keep float32 precision (double accumulation)', () => {
+    const n = 1 << 20;
+    const x = Float32Array.from(randomArray(n), (v) => v + 1);
+    let s = 0;
+    for (const v of x) s += v;
+    const out = ops.sum(tensor(x, [n], { device })).item();
+    expect(Math.abs(out - s) / s).toBeLessThan(1e-7);
+  });
+
+  test('int32 sum/max, float-only mean', () => {
+    const i = tensor(new Int32Array([3, -1, 7]), undefined, { device });
+    expect(ops.sum(i).item()).toBe(9);
+    expect(ops.max(i).item()).toBe(7);
+    expect(() => ops.mean(i)).toThrow("[mean] needs float32 or bfloat16 input, got int32");
+  });
+
+  test.each([[[7], -1], [[5, 129], 1], [[5, 129], 0], [[3, 4, 2000], 2], [[3, 4, 5], 1]] as const)('softmax/logSoftmax %j dim %i', (shape, dim) => {
+    const x = Float32Array.from(randomArray(size(shape), 5));
+    const t = tensor(x, [...shape], { device, requiresGrad: true });
+    const d = dim < 0 ? shape.length + dim : dim;
+    const sm = ops.softmax(t, dim);
+    const others = shape.map((_, i) => i).filter((i) => i !== d);
+    // Reference: exp(x - lse) with lse over dim, broadcast back by index arithmetic.
+    const lse = reduceRef(x, [...shape], [d], refs.logsumexp).data;
+    const ref = Array.from(x, (v, i) => {
+      let r = i;
+      const idx: number[] = new Array(shape.length);
+      for (let k = shape.length - 1; k >= 0; --k) { idx[k] = r % shape[k]; r = Math.floor(r / shape[k]); }
+      let key = 0;
+      others.forEach((k) => (key = key * shape[k] + idx[k]));
+      return v - lse[key];
+    });
+    expect(closeness(ops.logSoftmax(t, dim).dataSync(), ref, 2e-6, 1e-6)).toBeLessThanOrEqual(1);
+    expect(closeness(sm.dataSync(), ref.map(Math.exp), 2e-6, 1e-7)).toBeLessThanOrEqual(1);
+    // Gradient of sum(softmax * w): y * (w - sum(w y)).
+    const w = Float32Array.from(randomArray(size(shape)));
+    ops.mul(sm, tensor(w, [...shape], { device })).sum().backward();
+    const y = sm.dataSync();
+    const wy = reduceRef(Array.from(w, (v, i) => v * y[i]), [...shape], [d], refs.sum).data;
+    const dref = Array.from(y, (v, i) => {
+      let r = i;
+      const idx: number[] = new Array(shape.length);
+      for (let k = shape.length - 1; k >= 0; --k) { idx[k] = r % shape[k]; r = Math.floor(r / shape[k]); }
+      let key = 0;
+      others.forEach((k) => (key = key * shape[k] + idx[k]));
+      return v * (w[i] - wy[key]);
+    });
+    expect(closeness(t.grad!.dataSync(), dref, 1e-5, 1e-7)).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('reduction gradients vs finite differences (CPU)', () => {
+  const x = () => tensor(Float32Array.from(randomArray(24, 2)), [2, 3, 4], { requiresGrad: true });
+  test.each([
+    ['sum', (t: Tensor) => ops.sum(t, [0, 2])],
+    ['mean keepdim', (t: Tensor) => ops.mean(t, 1, true)],
+    ['max', (t: Tensor) => ops.max(t, -1)],
+    ['min all', (t: Tensor) => ops.min(t)],
+    ['logsumexp', (t: Tensor) => ops.logsumexp(t, [1])],
+    ['variance', (t: Tensor) => ops.variance(t, 2)],
+    ['std population', (t: Tensor) => ops.std(t, [0, 1], { correction: 0 })],
+    ['softmax dim 1', (t: Tensor) => ops.softmax(t, 1)],
+    ['logSoftmax', (t: Tensor) => ops.logSoftmax(t, -1)],
+  ] as const)('%s', (_, f) => {
+    expect(gradCheck(f, [x()]).worst).toBeLessThanOrEqual(1);
+  });
+});
+
+test('bad dims are refused with the op named', () => {
+  const t = tensor([[1, 2], [3, 4]]);
+  expect(() => ops.sum(t, 2)).toThrow('[sum] dim 2 is out of range for a tensor with 2 dims (expected in [-2, 1])');
+  expect(() => ops.mean(t, [0, -2])).toThrow('[mean] dims repeat: [0, -2]');
+  expect(() => ops.max(tensor([]), 0)).toThrow('[max] cannot reduce over an empty dimension');
+});
