@@ -105,7 +105,15 @@ export interface NativeAddon {
   causalConv1dFwd(x: NativeHandle, weight: NativeHandle, opts: NativeConvOptions): [NativeHandle, NativeHandle | null];
   /** [dx, dweight, dbias | null, dinitialState | null] */
   causalConv1dBwd(x: NativeHandle, weight: NativeHandle, opts: NativeConvOptions, dout: NativeHandle | null, dfinal: NativeHandle | null): (NativeHandle | null)[];
+  /** Batched GEMM: a (Bt, M, K) · b (Bt, K, N) -> (Bt, M, N); any strides. */
+  matmul(a: NativeHandle, b: NativeHandle, allowTF32: boolean, recycle?: NativeHandle): NativeHandle;
+  /** CPU micro-kernel in use; `forceOwnCuda` switches CUDA matmul to the project's kernel. */
+  matmulKernels(forceOwnCuda?: boolean): { cpu: string; ownCuda: boolean };
   TensorHandle: new () => NativeHandle;
+  /** Fused attention forward (native/ops/attention): [out (B, H, Lq, Dh), lse (B, H, Lq) float32]. */
+  attentionForward(q: NativeHandle, k: NativeHandle, v: NativeHandle, keyLengths: NativeHandle | null, queryLengths: NativeHandle | null, causal: boolean, scale: number, dropout: number, seed: number | bigint, offset: number | bigint, allowTF32: boolean): [NativeHandle, NativeHandle];
+  /** Fused attention backward: [dq, dk, dv]. */
+  attentionBackward(dout: NativeHandle, q: NativeHandle, k: NativeHandle, v: NativeHandle, out: NativeHandle, lse: NativeHandle, keyLengths: NativeHandle | null, queryLengths: NativeHandle | null, causal: boolean, scale: number, dropout: number, seed: number | bigint, offset: number | bigint, deterministic: boolean, allowTF32: boolean): [NativeHandle, NativeHandle, NativeHandle];
 }
 
 /** Package root: lib/ and dist/ both sit one level below it. */

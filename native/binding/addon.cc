@@ -26,8 +26,11 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   exports.Set("TensorHandle", ctor);
   // Families registered as free functions (families.h), one line each.
   register_copy(env, exports);
+  register_scan(env, exports);
   register_elementwise(env, exports);
   register_reduce(env, exports);
+  register_matmul(env, exports);
+  register_attention(env, exports);
 }
 
 Addon& addon(Napi::Env env) { return *env.GetInstanceData<Addon>(); }

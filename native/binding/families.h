@@ -9,6 +9,9 @@ namespace msb {
 void register_copy(Napi::Env env, Napi::Object exports);         // copy_binding.cc
 void register_elementwise(Napi::Env env, Napi::Object exports);  // elementwise_binding.cc
 void register_reduce(Napi::Env env, Napi::Object exports);       // reduce_binding.cc
+void register_matmul(Napi::Env env, Napi::Object exports);       // matmul_binding.cc
+void register_attention(Napi::Env env, Napi::Object exports);    // attention_binding.cc
 
+void register_scan(Napi::Env env, Napi::Object exports);  // scan_binding.cc
 
 }  // namespace msb

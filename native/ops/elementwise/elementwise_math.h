@@ -11,9 +11,9 @@ namespace ms {
 namespace ew {
 
 #if defined(__CUDA_ARCH__)
-#define MS_MATH(f) f##f
+#define MS_MATH(fn) fn##f
 #else
-#define MS_MATH(f) std::f
+#define MS_MATH(fn) std::fn
 #endif
 
 MS_HD float binary_f(BinaryOp op, float x, float y) {

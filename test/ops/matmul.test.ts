@@ -1,0 +1,165 @@
+// matmul/linear vs a float64 reference: shapes that break every tile, transposed and broadcast
+// operands, 1-D vectors, gradients; CPU vs CUDA; the project's own CUDA kernel too.
+import { gradCheck, ops, tensor, Tensor } from '../../lib';
+import { native } from '../../lib/native';
+import { describeCuda, testDevices } from '../helpers/devices';
+import { closeness, randomArray } from '../helpers/reference';
+
+function refMatmul(a: ArrayLike<number>, b: ArrayLike<number>, M: number, K: number, N: number): Float64Array {
+  const c = new Float64Array(M * N);
+  for (let i = 0; i < M; ++i)
+    for (let k = 0; k < K; ++k) {
+      const av = a[i * K + k];
+      for (let j = 0; j < N; ++j) c[i * N + j] += av * b[k * N + j];
+    }
+  return c;
+}
+// float32 products summed over K: error grows like sqrt(K) ulp; compare with atol scaled to K.
+const tol = (K: number) => ({ rtol: 1e-5, atol: 2e-6 * Math.sqrt(Math.max(K, 1)) * 4 });
+
+const shapes: [number, number, number][] = [[1, 1, 1], [7, 3, 5], [13, 129, 33], [129, 7, 2049], [65, 257, 97], [300, 500, 260]];
+
+describe.each(testDevices)('matmul on %s', (device) => {
+  test.each(shapes)('(%i x %i) · (%i) vs float64', (M, K, N) => {
+    const a = Float32Array.from(randomArray(M * K));
+    const b = Float32Array.from(randomArray(K * N));
+    const out = ops.matmul(tensor(a, [M, K], { device }), tensor(b, [K, N], { device }));
+    expect(out.shape).toEqual([M, N]);
+    const { rtol, atol } = tol(K);
+    expect(closeness(out.dataSync(), refMatmul(a, b, M, K, N), rtol, atol)).toBeLessThanOrEqual(1);
+  });
+
+  test('transposed views of either operand go straight in', () => {
+    const [M, K, N] = [37, 70, 19];
+    const a = Float32Array.from(randomArray(M * K));
+    const b = Float32Array.from(randomArray(K * N));
+    const at = ops.transpose(ops.contiguous(ops.transpose(tensor(a, [M, K], { device }))));
+    const bt = ops.transpose(ops.contiguous(ops.transpose(tensor(b, [K, N], { device }))));
+    const ref = refMatmul(a, b, M, K, N);
+    const { rtol, atol } = tol(K);
+    for (const [x, y] of [[at, bt], [at, tensor(b, [K, N], { device })], [tensor(a, [M, K], { device }), bt]]) {
+      expect(closeness(ops.matmul(x, y).dataSync(), ref, rtol, atol)).toBeLessThanOrEqual(1);
+    }
+  });
+
+  test('batch broadcasting, folded 2-D weights and 1-D vectors', () => {
+    const [B, M, K, N] = [3, 5, 7, 4];
+    const a = Float32Array.from(randomArray(B * M * K));
+    const b = Float32Array.from(randomArray(K * N));
+    const at = tensor(a, [B, M, K], { device });
+    const out = ops.matmul(at, tensor(b, [K, N], { device }));
+    expect(out.shape).toEqual([B, M, N]);
+    const { rtol, atol } = tol(K);
+    for (let i = 0; i < B; ++i) {
+      const ref = refMatmul(a.subarray(i * M * K, (i + 1) * M * K), b, M, K, N);
+      expect(closeness(out.dataSync().subarray(i * M * N, (i + 1) * M * N), ref, rtol, atol)).toBeLessThanOrEqual(1);
+    }
+    // (2, 1, M, K) · (3, K, N) -> (2, 3, M, N)
+    const a4 = Float32Array.from(randomArray(2 * M * K));
+    const b3 = Float32Array.from(randomArray(3 * K * N));
+    const o4 = ops.matmul(tensor(a4, [2, 1, M, K], { device }), tensor(b3, [3, K, N], { device }));
+    expect(o4.shape).toEqual([2, 3, M, N]);
+    const v = o4.dataSync();
+    for (let i = 0; i < 2; ++i) for (let j = 0; j < 3; ++j) {
+      const ref = refMatmul(a4.subarray(i * M * K, (i + 1) * M * K), b3.subarray(j * K * N, (j + 1) * K * N), M, K, N);
+      expect(closeness(v.subarray((i * 3 + j) * M * N, (i * 3 + j + 1) * M * N), ref, rtol, atol)).toBeLessThanOrEqual(1);
+    }
+    const vec = tensor(Float32Array.from(randomArray(K)), [K], { device });
+    expect(ops.matmul(at, vec).shape).toEqual([B, M]);
+    expect(ops.matmul(vec, tensor(b, [K, N], { device })).shape).toEqual([N]);
+    expect(ops.matmul(vec, vec).shape).toEqual([]);
+  });
+
+  test('K = 0 gives zeros; bad shapes are refused', () => {
+    const z = ops.matmul(tensor(new Float32Array(0), [3, 0], { device }), tensor(new Float32Array(0), [0, 2], { device }));
+    expect(Array.from(z.dataSync())).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(() => ops.matmul(tensor([[1, 2]], undefined, { device }), tensor([[1, 2]], undefined, { device }))).toThrow(
+      '[matmul] inner dims differ: a (1, 2) has K = 2, b (1, 2) has K = 1',
+    );
+    expect(() => ops.linear(tensor([[1, 2]], undefined, { device }), tensor([[1, 2, 3]], undefined, { device }))).toThrow(
+      '[linear] x (1, 2) has 2 features but weight (1, 3) expects 3',
+    );
+  });
+
+  test('gradients: batched a with 2-D b, and broadcast batches', () => {
+    const a = tensor(Float32Array.from(randomArray(2 * 3 * 4)), [2, 3, 4], { device, requiresGrad: true });
+    const w = tensor(Float32Array.from(randomArray(5 * 4)), [5, 4], { device, requiresGrad: true });
+    const bias = tensor(Float32Array.from(randomArray(5)), [5], { device, requiresGrad: true });
+    const y = ops.linear(a, w, bias);
+    const g = Float32Array.from(randomArray(2 * 3 * 5));
+    y.backward(tensor(g, [2, 3, 5], { device }));
+    const av = a.dataSync();
+    const wv = w.dataSync();
+    // dW[o, i] = sum_rows g[r, o] a[r, i]; dA[r, i] = sum_o g[r, o] W[o, i]; db = sum_r g.
+    const dW = new Float64Array(20);
+    const dA = new Float64Array(24);
+    const db = new Float64Array(5);
+    for (let r = 0; r < 6; ++r) for (let o = 0; o < 5; ++o) {
+      db[o] += g[r * 5 + o];
+      for (let i = 0; i < 4; ++i) {
+        dW[o * 4 + i] += g[r * 5 + o] * av[r * 4 + i];
+        dA[r * 4 + i] += g[r * 5 + o] * wv[o * 4 + i];
+      }
+    }
+    expect(closeness(w.grad!.dataSync(), dW, 1e-5, 1e-6)).toBeLessThanOrEqual(1);
+    expect(closeness(a.grad!.dataSync(), dA, 1e-5, 1e-6)).toBeLessThanOrEqual(1);
+    expect(closeness(bias.grad!.dataSync(), db, 1e-5, 1e-6)).toBeLessThanOrEqual(1);
+  });
+});
+
+test('matmul gradients vs finite differences (CPU)', () => {
+  const r = (s: number[]) => tensor(Float32Array.from(randomArray(s.reduce((p, d) => p * d, 1))), s, { requiresGrad: true });
+  expect(gradCheck((a: Tensor, b: Tensor) => ops.matmul(a, b), [r([2, 1, 3, 4]), r([3, 4, 2])]).worst).toBeLessThanOrEqual(1);
+  expect(gradCheck((a: Tensor, b: Tensor) => ops.matmul(a, b), [r([4]), r([2, 4, 3])]).worst).toBeLessThanOrEqual(1);
+  expect(gradCheck((a: Tensor, b: Tensor) => ops.matmul(ops.transpose(a), b), [r([5, 3]), r([5, 2])]).worst).toBeLessThanOrEqual(1);
+});
+
+describeCuda('matmul cuda specifics', () => {
+  const [M, K, N] = [129, 300, 77];
+  const a = Float32Array.from(randomArray(M * K));
+  const b = Float32Array.from(randomArray(K * N));
+  const ref = refMatmul(a, b, M, K, N);
+
+  test('float32 is exact float32 by default (no TF32); the own kernel agrees', () => {
+    const { rtol, atol } = tol(K);
+    const at = tensor(a, [M, K], { device: 'cuda' });
+    const bt = tensor(b, [K, N], { device: 'cuda' });
+    expect(closeness(ops.matmul(at, bt).dataSync(), ref, rtol, atol)).toBeLessThanOrEqual(1);
+    native.matmulKernels(true);
+    try {
+      expect(closeness(ops.matmul(at, bt).dataSync(), ref, rtol, atol)).toBeLessThanOrEqual(1);
+      expect(closeness(ops.matmul(ops.transpose(bt), ops.transpose(at)).dataSync(),
+        Float64Array.from({ length: M * N }, (_, i) => ref[(i % M) * N + Math.floor(i / M)]), rtol, atol)).toBeLessThanOrEqual(1);
+    } finally {
+      native.matmulKernels(false);
+    }
+    // TF32 rounds inputs to 10-bit mantissas: visibly less exact, still close.
+    const t = ops.matmul(at, bt, { allowTF32: true }).dataSync();
+    expect(closeness(t, ref, 5e-3, 5e-3 * Math.sqrt(K))).toBeLessThanOrEqual(1);
+  });
+
+  test('bfloat16 on the tensor cores: within bf16 rounding of the float64 product of the rounded inputs', () => {
+    const ab = tensor(a, [M, K], { device: 'cuda', dtype: 'bfloat16' });
+    const bb = tensor(b, [K, N], { device: 'cuda', dtype: 'bfloat16' });
+    const exact = refMatmul(ab.dataSync(), bb.dataSync(), M, K, N);
+    for (const own of [false, true]) {
+      native.matmulKernels(own);
+      try {
+        const out = ops.matmul(ab, bb);
+        expect(out.dtype).toBe('bfloat16');
+        // Result rounded once to bf16 (2^-8 relative) after float32 accumulation.
+        expect(closeness(out.dataSync(), exact, 2 ** -8, 1e-4 * Math.sqrt(K))).toBeLessThanOrEqual(1);
+      } finally {
+        native.matmulKernels(false);
+      }
+    }
+  });
+
+  test('cpu and cuda agree on a batched broadcast product', () => {
+    const x = tensor(Float32Array.from(randomArray(4 * 33 * 65)), [4, 33, 65]);
+    const w = tensor(Float32Array.from(randomArray(65 * 17)), [65, 17]);
+    const c = ops.matmul(x, w).dataSync();
+    const g = ops.matmul(x.to('cuda'), w.to('cuda')).dataSync();
+    expect(closeness(g, c, 1e-5, 1e-5)).toBeLessThanOrEqual(1);
+  });
+});
