@@ -6,8 +6,8 @@
  * (L(x + eps) - L(x - eps)) / (2 eps), with L summed in float64 from the float32 outputs.
  * Tensors are float32, so eps is larger than a float64 check would use (default 1e-2 scaled by
  * max(1, |x|)); the truncation error is O(eps^2 f''') and the rounding error O(ulp(L) / eps), so a
- * smooth op agrees to about 1e-3 relative. Runs on the CPU; use small inputs (it evaluates fn
- * 2 * numel times).
+ * smooth op agrees to about 1e-3 relative. Inputs stay on their device (CPU or CUDA); use small
+ * inputs (it evaluates fn 2 * numel times).
  */
 import { native } from '../native';
 import { tidy } from '../tensor/scope';
@@ -38,8 +38,8 @@ function values(t: Tensor): Float64Array {
 }
 
 /**
- * Checks the gradients of `fn` at `inputs` (CPU float32 tensors; those with requiresGrad are
- * checked) against central finite differences. Returns `{ ok, worst, grads }`.
+ * Checks the gradients of `fn` at `inputs` (float32 tensors on any device; those with
+ * requiresGrad are checked) against central finite differences. Returns `{ ok, worst, grads }`.
  */
 export function gradCheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts: GradCheckOptions = {}): GradCheckResult {
   const eps = opts.eps ?? 1e-2;
@@ -47,7 +47,7 @@ export function gradCheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opt
   const rtol = opts.rtol ?? 1e-2;
   inputs.forEach((t, i) => {
     if (!(t instanceof Tensor)) throw new Error(`[gradCheck] inputs[${i}] must be a Tensor`);
-    if (t.device !== 'cpu' || t.dtype !== 'float32') throw new Error(`[gradCheck] inputs[${i}] must be a float32 CPU tensor`);
+    if (t.dtype !== 'float32') throw new Error(`[gradCheck] inputs[${i}] must be float32, got ${t.dtype}`);
   });
   // Projection P, fixed for all evaluations.
   const out0 = noGrad(() => tidy(() => fn(...inputs).detach()));
@@ -67,7 +67,7 @@ export function gradCheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opt
   const leaves = inputs.map((t) => (t.requiresGrad ? t.detach().requiresGrad_(true) : t));
   tidy(() => {
     const y = fn(...leaves);
-    const p = new Tensor(native.fromTypedArray(Float32Array.from(P), shape as number[], 'float32', 'cpu', true));
+    const p = new Tensor(native.fromTypedArray(Float32Array.from(P), shape as number[], 'float32', y.device, true));
     const l = y.mul(p).sum();
     l.backward();
   });
@@ -87,7 +87,7 @@ export function gradCheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opt
       const orig = x[j];
       const at = (v: number): number => {
         x[j] = v;
-        const xt = new Tensor(native.fromTypedArray(x, t.shape as number[], 'float32', 'cpu', true));
+        const xt = new Tensor(native.fromTypedArray(x, t.shape as number[], 'float32', t.device, true));
         const xs = inputs.map((u, k) => (k === i ? xt : u));
         const r = loss(xs);
         xt.dispose();

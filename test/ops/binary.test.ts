@@ -75,7 +75,7 @@ describe.each(testDevices)('binary ops on %s', (device) => {
   });
 });
 
-describe('binary gradients vs finite differences (CPU)', () => {
+describe('binary gradients vs finite differences (default device)', () => {
   const r = (shape: number[], shift = 0) =>
     tensor(Float32Array.from(randomArray(size(shape)), (v) => v + shift), shape, { requiresGrad: true });
   test.each([

@@ -107,7 +107,7 @@ describe.each(testDevices)('matmul on %s', (device) => {
   });
 });
 
-test('matmul gradients vs finite differences (CPU)', () => {
+test('matmul gradients vs finite differences (default device)', () => {
   const r = (s: number[]) => tensor(Float32Array.from(randomArray(s.reduce((p, d) => p * d, 1))), s, { requiresGrad: true });
   expect(gradCheck((a: Tensor, b: Tensor) => ops.matmul(a, b), [r([2, 1, 3, 4]), r([3, 4, 2])]).worst).toBeLessThanOrEqual(1);
   expect(gradCheck((a: Tensor, b: Tensor) => ops.matmul(a, b), [r([4]), r([2, 4, 3])]).worst).toBeLessThanOrEqual(1);

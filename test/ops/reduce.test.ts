@@ -115,7 +115,7 @@ describe.each(testDevices)('reductions on %s', (device) => {
   });
 });
 
-describe('reduction gradients vs finite differences (CPU)', () => {
+describe('reduction gradients vs finite differences (default device)', () => {
   const x = () => tensor(Float32Array.from(randomArray(24, 2)), [2, 3, 4], { requiresGrad: true });
   test.each([
     ['sum', (t: Tensor) => ops.sum(t, [0, 2])],

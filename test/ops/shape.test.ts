@@ -95,7 +95,7 @@ describe.each(testDevices)('shape ops on %s', (device) => {
   });
 });
 
-describe('shape gradients vs finite differences (CPU)', () => {
+describe('shape gradients vs finite differences (default device)', () => {
   const x = () => tensor(Float32Array.from(randomArray(24)), [2, 3, 4], { requiresGrad: true });
   const w = tensor(Float32Array.from(randomArray(24)), [24]);
   test.each([

@@ -89,7 +89,7 @@ describe.each(testDevices)('unary ops on %s', (device) => {
   });
 });
 
-test('finite differences agree with the native backward (CPU)', () => {
+test('finite differences agree with the native backward (default device)', () => {
   for (const name of ['tanh', 'gelu', 'silu', 'softplus', 'log', 'sqrt', 'sigmoid']) {
     const [op, , , [lo, hi]] = cases[name];
     const x = tensor(Float32Array.from(randomArray(9), (u) => lo + ((u + 1) / 2) * (hi - lo) * 0.5 + 0.05), [3, 3], {
