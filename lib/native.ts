@@ -105,7 +105,7 @@ export interface NativeAddon {
   causalConv1dFwd(x: NativeHandle, weight: NativeHandle, opts: NativeConvOptions): [NativeHandle, NativeHandle | null];
   /** [dx, dweight, dbias | null, dinitialState | null] */
   causalConv1dBwd(x: NativeHandle, weight: NativeHandle, opts: NativeConvOptions, dout: NativeHandle | null, dfinal: NativeHandle | null): (NativeHandle | null)[];
-  /** Batched GEMM: a (Bt, M, K) · b (Bt, K, N) -> (Bt, M, N); any strides. */
+  /** GEMM: a (M, K) · b (K, N) -> (M, N), or batched a (Bt, M, K) · b (Bt, K, N) -> (Bt, M, N); any strides. */
   matmul(a: NativeHandle, b: NativeHandle, allowTF32: boolean, recycle?: NativeHandle): NativeHandle;
   /** CPU micro-kernel in use; `forceOwnCuda` switches CUDA matmul to the project's kernel. */
   matmulKernels(forceOwnCuda?: boolean): { cpu: string; ownCuda: boolean };

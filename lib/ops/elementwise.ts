@@ -8,6 +8,7 @@
  */
 import { native } from '../native';
 import { record } from '../autograd/tape';
+import { tidy } from '../tensor/scope';
 import { describe, Tensor } from '../tensor/tensor';
 import { BinaryName, binaryCode, UnaryName, unaryCode } from './codes';
 import { sumTo } from './shape';
@@ -244,6 +245,8 @@ export function glu(x: Tensor, dim = -1): Tensor {
   const { chunk } = require('./shape') as typeof import('./shape');
   const d = dim < 0 ? dim + x.ndim : dim;
   if (x.shape[d] % 2 !== 0) throw new Error(`[glu] dim ${dim} has odd size ${x.shape[d]}; it must split in halves`);
-  const [a, b] = chunk(x, 2, d);
-  return mul(a, sigmoid(b));
+  return tidy(() => {
+    const [a, b] = chunk(x, 2, d);
+    return mul(a, sigmoid(b));
+  });
 }

@@ -8,6 +8,7 @@
  */
 import { native } from '../native';
 import { record } from '../autograd/tape';
+import { tidy } from '../tensor/scope';
 import { Tensor } from '../tensor/tensor';
 import { ReduceName, reduceCode } from './codes';
 import { div, eq, exp, mul, sub, sqrt } from './elementwise';
@@ -37,7 +38,10 @@ function plan(op: string, x: Tensor, dims: number | readonly number[] | undefine
 }
 
 function rowsOf(x: Tensor, p: Plan): Tensor {
-  return contiguous(permute(x, p.perm));
+  const v = permute(x, p.perm);
+  const c = contiguous(v);
+  if (v !== x && v !== c) v.dispose();
+  return c;
 }
 
 function rawReduce(name: ReduceName, x: Tensor, p: Plan, param = 0): Tensor {
@@ -48,7 +52,9 @@ function rawReduce(name: ReduceName, x: Tensor, p: Plan, param = 0): Tensor {
 }
 
 function finish(r: Tensor, p: Plan, keepdim: boolean): Tensor {
-  return reshape(r, keepdim ? p.keepShape : p.outShape);
+  const v = reshape(r, keepdim ? p.keepShape : p.outShape);
+  if (v !== r) r.dispose(); // the view keeps the storage
+  return v;
 }
 
 /** Gradient of a reduction broadcast back over x's shape: g reshaped to keepShape, expanded. */
@@ -146,7 +152,7 @@ export function variance(x: Tensor, dims?: Dims, opts: { correction?: number; un
 
 /** Standard deviation: sqrt(variance). */
 export function std(x: Tensor, dims?: Dims, opts: { correction?: number; unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
-  return sqrt(variance(x, dims, opts));
+  return tidy(() => sqrt(variance(x, dims, opts)));
 }
 
 function softmaxImpl(x: Tensor, dim: number, log: boolean): Tensor {
@@ -159,9 +165,11 @@ function softmaxImpl(x: Tensor, dim: number, log: boolean): Tensor {
   perm.forEach((p, i) => (inv[p] = i));
   const k = x.ndim === 0 ? 1 : x.shape[d];
   const rows = k === 0 ? 0 : x.size / k;
-  const moved = x.ndim ? contiguous(permute(x, perm)) : x;
-  const yMoved = wrap(native.softmaxRows(moved.handle(name), rows, k, log, recycled()));
-  const out = x.ndim ? permute(yMoved, inv) : yMoved;
+  const { out, yMoved } = tidy(() => {
+    const moved = x.ndim ? contiguous(permute(x, perm)) : x;
+    const ym = wrap(native.softmaxRows(moved.handle(name), rows, k, log, recycled()));
+    return { out: x.ndim ? permute(ym, inv) : ym, yMoved: ym };
+  });
   const nd = x.ndim;
   record(name, [x], [out], [yMoved], ([g], [y]) => {
     if (!g) return [null];
@@ -169,6 +177,7 @@ function softmaxImpl(x: Tensor, dim: number, log: boolean): Tensor {
     const dx = wrap(native.softmaxRowsBackward(y.handle(name), gm.handle(name), rows, k, log, recycled()));
     return [nd ? permute(dx, inv) : dx];
   });
+  if (yMoved !== out) yMoved.dispose(); // out is a view of it; the graph saved its own alias
   return out;
 }
 

@@ -6,6 +6,7 @@
  */
 import { native } from '../native';
 import { record } from '../autograd/tape';
+import { tidy } from '../tensor/scope';
 import { Tensor } from '../tensor/tensor';
 import { checkTensor, normDim, prod, recycled, sameShape, shapeStr, wrap } from './util';
 
@@ -299,7 +300,7 @@ export function stack(xs: readonly Tensor[], dim = 0): Tensor {
     if (!sameShape(t.shape, xs[0].shape)) throw new Error(`[stack] tensors[${i}] has shape ${shapeStr(t.shape)}, tensors[0] has ${shapeStr(xs[0].shape)}`);
   });
   const d = normDim('stack', dim, xs[0].ndim + 1);
-  return concat(xs.map((t) => unsqueeze(t, d)), d);
+  return tidy(() => concat(xs.map((t) => unsqueeze(t, d)), d));
 }
 
 /** Splits along `dim` into pieces of `sizes` (an array) or of `size` each (last may be smaller). Views. */
@@ -339,6 +340,10 @@ export function pad(x: Tensor, pads: readonly number[], mode: 'constant' | 'refl
   checkTensor('pad', 'x', x);
   if (pads.length % 2 !== 0 || pads.length / 2 > x.ndim) throw new Error(`[pad] pads must hold (left, right) pairs for at most ${x.ndim} dims, got [${pads.join(', ')}]`);
   if (pads.some((p) => !Number.isInteger(p) || p < 0)) throw new Error(`[pad] pads must be integers >= 0, got [${pads.join(', ')}]`);
+  return tidy(() => padImpl(x, pads, mode, value));
+}
+
+function padImpl(x: Tensor, pads: readonly number[], mode: string, value: number): Tensor {
   let y = x;
   for (let k = 0; k < pads.length / 2; ++k) {
     const d = x.ndim - 1 - k;
@@ -372,6 +377,10 @@ export function pad(x: Tensor, pads: readonly number[], mode: 'constant' | 'refl
 export function repeat(x: Tensor, reps: readonly number[]): Tensor {
   checkTensor('repeat', 'x', x);
   if (reps.length < x.ndim) throw new Error(`[repeat] reps [${reps.join(', ')}] has fewer entries than x has dims (${x.ndim})`);
+  return tidy(() => repeatImpl(x, reps));
+}
+
+function repeatImpl(x: Tensor, reps: readonly number[]): Tensor {
   const xs = reshape(x, [...new Array(reps.length - x.ndim).fill(1), ...x.shape]);
   // (.., d, ..) -> (.., r, d, ..) by expand, then merge: a copy through reshape.
   const inter: number[] = [];

@@ -139,3 +139,24 @@ test.each(testDevices)('data() resolves with the values on %s', async (device) =
   const v = await t.data();
   expect(Array.from(v)).toEqual([1.5, 2.5]);
 });
+
+describe.each(testDevices)('composite ops leave nothing behind on %s', (device) => {
+  test('matmul, linear, reductions, softmax, pad, repeat: live tensors return to the baseline', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { ops } = require('../../lib') as typeof import('../../lib');
+    const x = randn([2, 3, 4], { device, seed: 1 });
+    const w = randn([5, 4], { device, seed: 2 });
+    const wt = ops.transpose(w);
+    const v = randn([4], { device });
+    const base = memory().tensors;
+    const results = [
+      ops.matmul(x, wt), ops.linear(x, w), ops.matmul(v, v),
+      ops.sum(x, [0, 2]), ops.max(x, 1, true), ops.std(x, -1), ops.softmax(x, 1), ops.logSoftmax(x, 0),
+      ops.pad(x, [1, 2], 'reflect'), ops.repeat(x, [2, 1, 1]), ops.glu(x, -1), ops.stack([x, x]),
+    ];
+    // Each result is one live tensor; every intermediate view or copy is already gone.
+    expect(memory().tensors).toBe(base + results.length);
+    results.forEach((t) => t.dispose());
+    expect(memory().tensors).toBe(base);
+  });
+});

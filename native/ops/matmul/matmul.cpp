@@ -14,10 +14,24 @@ std::atomic<bool> g_force_own{false};
 void matmul_set_force_own_kernel(bool on) { g_force_own = on; }
 bool matmul_force_own_kernel() { return g_force_own; }
 
-Tensor matmul(const Tensor& a, const Tensor& b, const MatmulOptions& opts, const std::shared_ptr<Accounting>& acct) {
+namespace {
+// A 2-D operand as a batch of one: same storage, a leading dim of size 1.
+Tensor as_batch(const Tensor& t) {
+  if (t.ndim() != 2) return t;
+  Tensor v = t;
+  v.shape.insert(v.shape.begin(), 1);
+  v.strides.insert(v.strides.begin(), 0);
+  return v;
+}
+}  // namespace
+
+Tensor matmul(const Tensor& a2, const Tensor& b2, const MatmulOptions& opts, const std::shared_ptr<Accounting>& acct) {
   const char* op = "matmul";
-  if (a.ndim() != 3 || b.ndim() != 3)
-    fail(op, "native matmul takes (Bt, M, K) and (Bt, K, N), got ", shape_str(a.shape), " and ", shape_str(b.shape));
+  const bool flat = a2.ndim() == 2 && b2.ndim() == 2;
+  if (!flat && (a2.ndim() != 3 || b2.ndim() != 3))
+    fail(op, "native matmul takes (M, K) and (K, N), or (Bt, M, K) and (Bt, K, N), got ", shape_str(a2.shape), " and ",
+         shape_str(b2.shape));
+  const Tensor a = as_batch(a2), b = as_batch(b2);
   if (a.shape[0] != b.shape[0]) fail(op, "batch sizes differ: ", a.shape[0], " vs ", b.shape[0]);
   if (a.shape[2] != b.shape[1])
     fail(op, "inner dims differ: a is ", shape_str(a.shape), " (K = ", a.shape[2], "), b is ", shape_str(b.shape),
@@ -28,12 +42,20 @@ Tensor matmul(const Tensor& a, const Tensor& b, const MatmulOptions& opts, const
   if (a.device == Device::CPU && a.dtype != DType::F32)
     fail(op, "bfloat16 matmul runs on CUDA; on the CPU convert to float32 first");
   Tensor out = empty(op, {a.shape[0], a.shape[1], b.shape[2]}, a.dtype, a.device, acct);
+  if (flat) {
+    // Same memory, reported as (M, N).
+    out.shape.erase(out.shape.begin());
+    out.strides.erase(out.strides.begin());
+  }
   if (out.numel() == 0) return out;
+  const Tensor out3 = as_batch(out);
   if (a.device == Device::CPU) {
-    matmul_cpu(a, b, out);
+    Tensor o = out3;
+    matmul_cpu(a, b, o);
   } else {
 #ifdef MAMBA_SPEECH_WITH_CUDA
-    matmul_cuda(a, b, out, opts);
+    Tensor o = out3;
+    matmul_cuda(a, b, o, opts);
 #else
     cuda::require(op, 0);
 #endif

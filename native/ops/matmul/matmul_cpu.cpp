@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "../../core/thread_pool.h"
@@ -24,11 +25,23 @@ namespace {
 constexpr int64_t KC = 256;
 constexpr int64_t NC = 2048;
 
-struct Aligned {
+// Packing buffers, one pair per thread, grown on demand and reused: a fresh 1 MB buffer per
+// call costs page faults that, at 256^3, took longer than the multiply itself.
+struct Scratch {
   float* p = nullptr;
-  explicit Aligned(size_t n) { p = static_cast<float*>(std::aligned_alloc(64, ((n * 4 + 63) / 64) * 64 + 64)); }
-  ~Aligned() { std::free(p); }
+  size_t cap = 0;
+  float* get(size_t n) {
+    if (n > cap) {
+      std::free(p);
+      cap = n;
+      p = static_cast<float*>(std::aligned_alloc(64, ((n * 4 + 63) / 64) * 64 + 64));
+      if (!p) throw std::bad_alloc();
+    }
+    return p;
+  }
+  ~Scratch() { std::free(p); }
 };
+thread_local Scratch scratch_a, scratch_b;
 
 // B (kc x nc at k0, n0) -> strips of NR columns: strip s holds kc rows of NR floats, zero-padded.
 void pack_b(const float* b, int64_t sbk, int64_t sbn, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int nr, float* dst) {
@@ -74,34 +87,34 @@ void gemm_one(const MicroKernel& uk, const float* a, int64_t sam, int64_t sak, c
   const int mr = uk.mr, nr = uk.nr;
   const int64_t MC = 12 * mr;
   const int64_t nc_max = std::min<int64_t>(NC, (N + nr - 1) / nr * nr);
-  Aligned bp(static_cast<size_t>(KC * nc_max));
+  float* const bpack = scratch_b.get(static_cast<size_t>(KC * nc_max));
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min<int64_t>(NC, N - jc);
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min<int64_t>(KC, K - pc);
       const bool accumulate = pc > 0;
-      pack_b(b, sbk, sbn, pc, kc, jc, nc, nr, bp.p);
+      pack_b(b, sbk, sbn, pc, kc, jc, nc, nr, bpack);
       const int64_t mblocks = (M + MC - 1) / MC;
       // Split C's rows across threads; when M is small (a few rows) split the columns instead.
       const int64_t nstrips = (nc + nr - 1) / nr;
       const bool by_rows = mblocks >= 2 || nstrips < 2;
       const int64_t tasks = by_rows ? mblocks : nstrips;
       auto work = [&](int64_t t0, int64_t t1) {
-        Aligned ap(static_cast<size_t>(MC * kc + mr * kc));
+        float* const apack = scratch_a.get(static_cast<size_t>(MC * kc + mr * kc));
         alignas(64) float tile[16 * 64];
         for (int64_t t = t0; t < t1; ++t) {
           // Row mode: task t owns rows [t*MC, ...); column mode (M <= MC): task t owns strip t.
           const int64_t ic = by_rows ? t * MC : 0;
           const int64_t mc = by_rows ? std::min<int64_t>(MC, M - ic) : M;
           const int64_t j_lo = by_rows ? 0 : t * nr, j_hi = by_rows ? nc : std::min<int64_t>(nc, (t + 1) * nr);
-          pack_a(a, sam, sak, ic, mc, pc, kc, mr, ap.p);
+          pack_a(a, sam, sak, ic, mc, pc, kc, mr, apack);
           for (int64_t jr = j_lo; jr < j_hi; jr += nr) {
             const int64_t w = std::min<int64_t>(nr, nc - jr);
             for (int64_t ir = 0; ir < mc; ir += mr) {
               const int64_t h = std::min<int64_t>(mr, mc - ir);
               float* cptr = c + (ic + ir) * N + jc + jr;
-              const float* astrip = ap.p + ir * kc;
-              const float* bstrip = bp.p + jr * kc;
+              const float* astrip = apack + ir * kc;
+              const float* bstrip = bpack + jr * kc;
               if (h == mr && w == nr) {
                 uk.run(kc, astrip, bstrip, cptr, N, accumulate);
               } else {
