@@ -5,7 +5,8 @@
 //   no cmake         -> node-gyp with binding.gyp (CPU only)
 //
 // Environment: MAMBA_SPEECH_CUDA=0 forces a CPU-only build; CMAKE_CUDA_ARCHITECTURES (e.g. 90)
-// limits the GPU architectures compiled; MAMBA_SPEECH_JOBS sets build parallelism.
+// limits the GPU architectures compiled; MAMBA_SPEECH_JOBS sets build parallelism;
+// MAMBA_SPEECH_BUILDER=node-gyp skips cmake even when it is installed.
 // This file is also the `mamba-speech-build` bin, for installs where npm skipped our install
 // script (npm 11 does that for dependencies unless they are approved).
 'use strict';
@@ -51,7 +52,8 @@ function nodeGypPath() {
 
 const cudaOff = process.env.MAMBA_SPEECH_CUDA === '0' || process.env.MAMBA_SPEECH_CUDA === 'OFF';
 
-if (has('cmake', ['--version'])) {
+const forceGyp = process.env.MAMBA_SPEECH_BUILDER === 'node-gyp';
+if (!forceGyp && has('cmake', ['--version'])) {
   const cmakeJs = resolveFrom('cmake-js/bin/cmake-js');
   if (!cmakeJs) {
     console.error('[mamba-speech-build] cmake-js is not installed; run npm install first');
@@ -70,8 +72,15 @@ if (has('cmake', ['--version'])) {
     console.error('[mamba-speech-build] neither cmake nor node-gyp was found; install cmake (>= 3.19)');
     process.exit(1);
   }
-  console.log('[mamba-speech-build] cmake not found: building the CPU-only addon with node-gyp');
-  run(process.execPath, [gyp, 'rebuild', `--jobs=${jobs}`]);
+  console.log(`[mamba-speech-build] ${forceGyp ? 'MAMBA_SPEECH_BUILDER=node-gyp' : 'cmake not found'}: building the CPU-only addon with node-gyp`);
+  // node-gyp downloads Node's headers unless told where they are; there is no network in CI
+  // or on many GPU runners, so point it at the headers installed beside this node.
+  const args = [gyp, 'rebuild', `--jobs=${jobs}`];
+  const prefix = path.resolve(path.dirname(process.execPath), '..');
+  const nodedir = process.env.npm_config_nodedir ||
+    (fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? prefix : null);
+  if (nodedir) args.push(`--nodedir=${nodedir}`);
+  run(process.execPath, args);
 }
 
 const out = path.join(root, 'build', 'Release', 'mamba_speech.node');
