@@ -10,3 +10,4 @@ export * from './autograd';
 export * as optim from './optim';
 export * as audio from './audio/api';
 export * as data from './data';
+export * as io from './io';

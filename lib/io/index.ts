@@ -1,0 +1,3 @@
+/** lib/io — checkpoints. */
+export { loadSafetensors, saveSafetensors } from './safetensors';
+export type { SafetensorsFile } from './safetensors';
