@@ -11,3 +11,4 @@ export * as optim from './optim';
 export * as audio from './audio/api';
 export * as data from './data';
 export * as io from './io';
+export * as nn from './nn';
