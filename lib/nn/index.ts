@@ -3,3 +3,7 @@ export { Module } from './module';
 export type { Parameter } from './module';
 export * from './layers';
 export * as init from './init';
+export { Mamba } from './mamba';
+export type { MambaOptions } from './mamba';
+export { flipWithinLengths } from './sequence';
+export type { Lengths } from './sequence';
