@@ -3,3 +3,4 @@ export { backward, noGrad, isGradEnabled, record, needsGrad, alias, GradNode } f
 export type { BackwardFn, BackwardOptions } from './tape';
 export { gradCheck } from './gradcheck';
 export type { GradCheckOptions, GradCheckResult } from './gradcheck';
+export { autocast, autocastDtype } from './autocast';

@@ -14,7 +14,7 @@
  */
 import { native } from '../native';
 import { keep, tidy } from '../tensor/scope';
-import { recycled, setBackwardImpl, Tensor } from '../tensor/tensor';
+import { recycled, setBackwardImpl, setRecordToImpl, Tensor } from '../tensor/tensor';
 
 /** Where one input's gradient goes. */
 type Edge = { node: GradNode; index: number } | { leaf: Tensor } | null;
@@ -109,8 +109,11 @@ export function record(
   return true;
 }
 
-function accumulate(prev: Tensor | null, g: Tensor): Tensor {
-  if (prev === null) return g;
+function accumulate(prev: Tensor | null, g0: Tensor): Tensor {
+  if (prev === null) return g0;
+  // Paths through casts can deliver one grad in bf16 and another in float32: add in prev's dtype.
+  const g = g0.dtype === prev.dtype ? g0 : new Tensor(g0.handle('backward').to(prev.dtype, prev.device, recycled()));
+  if (g !== g0) g0.dispose();
   const sum = new Tensor(native.add(prev.handle('backward'), g.handle('backward'), recycled()));
   prev.dispose();
   g.dispose();
@@ -229,3 +232,10 @@ function fullLike(t: Tensor, v: number): Tensor {
 }
 
 setBackwardImpl(backward);
+
+// to(device/dtype): the gradient returns to the source's device and dtype.
+setRecordToImpl((from, out) => {
+  const device = from.device;
+  const dtype = from.dtype;
+  record('to', [from], [out], [], ([g]) => [g ? g.to({ device, dtype }) : null]);
+});

@@ -6,6 +6,7 @@
  * leaf tensors with requiresGrad; loadStateDict writes values into the existing tensors in
  * place, so optimizers built before loading keep working.
  */
+import { noGrad } from '../autograd/tape';
 import { native } from '../native';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors';
 import { keep } from '../tensor/scope';
@@ -125,7 +126,8 @@ export abstract class Module {
     for (const [, m] of this.namedModules()) {
       for (const [n, p] of m._params) {
         if (!p) continue;
-        const q = p.to({ device: t.device, dtype: p.dtype === 'int32' ? undefined : t.dtype });
+        // noGrad: the moved parameter is a new leaf, not a node hanging off the old one.
+        const q = noGrad(() => p.to({ device: t.device, dtype: p.dtype === 'int32' ? undefined : t.dtype }));
         if (q !== p) {
           m._params.set(n, keep(q).requiresGrad_(p.requiresGrad));
           p.dispose();

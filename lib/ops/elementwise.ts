@@ -16,7 +16,17 @@ import { checkTensor, recycled, wrap } from './util';
 
 type Operand = Tensor | number;
 
-function rawBinary(name: BinaryName, a: Operand, b: Operand): Tensor {
+/** bfloat16 meeting float32 computes in float32 (as PyTorch promotes); the cast is recorded. */
+function promote(a: Operand, b: Operand): [Operand, Operand] {
+  if (a instanceof Tensor && b instanceof Tensor && a.dtype !== b.dtype) {
+    if (a.dtype === 'bfloat16' && b.dtype === 'float32') return [a.to('float32'), b];
+    if (a.dtype === 'float32' && b.dtype === 'bfloat16') return [a, b.to('float32')];
+  }
+  return [a, b];
+}
+
+function rawBinary(name: BinaryName, a0: Operand, b0: Operand): Tensor {
+  const [a, b] = promote(a0, b0);
   if (typeof a === 'number') {
     if (!(b instanceof Tensor)) throw new Error(`[${name}] one operand must be a Tensor`);
     // number (op) tensor: make the number a 0-dim tensor of b's dtype on b's device.
@@ -156,6 +166,7 @@ export const ge = (a: Operand, b: Operand): Tensor => rawBinary('ge', a, b);
 /** cond != 0 ? a : b, broadcasting all three; cond may have any dtype. */
 export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   checkTensor('where', 'condition', cond);
+  [a, b] = promote(a, b);
   const ref = T(a) ? a : T(b) ? b : null;
   if (!ref) throw new Error('[where] a or b must be a Tensor');
   const ta = T(a) ? a : wrap(native.fill([], a, ref.dtype, ref.device, recycled()));

@@ -7,6 +7,7 @@
  * which is how Linear layers on (B, L, C) activations run.
  */
 import { native } from '../native';
+import { autocastDtype, autocastInputs } from '../autograd/autocast';
 import { noGrad, record } from '../autograd/tape';
 import { tidy } from '../tensor/scope';
 import { Tensor } from '../tensor/tensor';
@@ -99,6 +100,12 @@ function product(a: Tensor, b: Tensor, tf32: boolean): Tensor {
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   checkTensor('matmul', 'a', a);
   checkTensor('matmul', 'b', b);
+  if (autocastDtype() !== null && a.device === 'cuda' && (a.dtype === 'float32' || b.dtype === 'float32')) {
+    return tidy(() => {
+      const [ac, bc] = autocastInputs(a, b) as Tensor[];
+      return withoutAutocast(() => matmul(ac, bc, opts));
+    });
+  }
   if (a.ndim === 0 || b.ndim === 0) throw new Error('[matmul] operands must have at least 1 dim; use mul for scalars');
   if (a.ndim === 1 && b.ndim === 1) return tidy(() => reshape(matmul(unsqueeze(a, 0), unsqueeze(b, 1), opts), []));
   if (a.ndim === 1) return tidy(() => squeeze(matmul(unsqueeze(a, 0), b, opts), -2));
@@ -154,4 +161,10 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Ma
     const y = matmul(x, transpose(weight), opts);
     return bias ? add(y, bias) : y;
   });
+}
+
+function withoutAutocast<T>(fn: () => T): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { autocast } = require('../autograd/autocast') as typeof import('../autograd/autocast');
+  return autocast('bfloat16', fn, { enabled: false });
 }

@@ -164,7 +164,10 @@ export class Tensor {
       throw new Error('[to] expected a device, a dtype or { device, dtype }');
     }
     if (device === this.device && dtype === this.dtype) return this;
-    return new Tensor(this.handle('to').to(dtype, device, recycled()), this.requiresGrad);
+    const out = new Tensor(this.handle('to').to(dtype, device, recycled()));
+    // Differentiable between float dtypes and across devices: the gradient goes back the same way.
+    if (recordToImpl !== null && dtype !== 'int32' && this.dtype !== 'int32') recordToImpl(this, out);
+    return out;
   }
 
   /** Values as a new Float32Array (float32; bfloat16 widened) or Int32Array (int32), row-major. Waits for queued GPU work. */
@@ -243,6 +246,13 @@ export class Tensor {
 }
 
 registerTensorClass(Tensor);
+
+type RecordToImpl = (from: Tensor, out: Tensor) => void;
+let recordToImpl: RecordToImpl | null = null;
+/** @internal autograd registers how to() records its gradient (breaks the import cycle). */
+export function setRecordToImpl(f: RecordToImpl): void {
+  recordToImpl = f;
+}
 
 type BackwardImpl = (root: Tensor, grad?: Tensor, opts?: { retainGraph?: boolean }) => void;
 let backwardImpl: BackwardImpl | null = null;

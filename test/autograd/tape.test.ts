@@ -66,3 +66,15 @@ describe.each(testDevices)('autograd on %s', (device) => {
     expect(x.grad!.item()).toBe(4);
   });
 });
+
+describe.each(testDevices)('to() in the graph on %s', (device) => {
+  test('gradients flow through dtype casts back to the float32 leaf', () => {
+    const x = tensor([0.5, -1.5, 2], undefined, { device, requiresGrad: true });
+    const y = ops.mul(x.to('bfloat16'), 3).to('float32');
+    expect(y.requiresGrad).toBe(true);
+    y.sum().backward();
+    expect(x.grad!.dtype).toBe('float32');
+    expect(Array.from(x.grad!.dataSync())).toEqual([3, 3, 3]);
+    expect(x.to('int32').requiresGrad).toBe(false);
+  });
+});

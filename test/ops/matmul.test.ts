@@ -163,3 +163,31 @@ describeCuda('matmul cuda specifics', () => {
     expect(closeness(g, c, 1e-5, 1e-5)).toBeLessThanOrEqual(1);
   });
 });
+
+describe.each(testDevices)('autocast and dtype promotion on %s', (device) => {
+  test('bfloat16 meets float32 in float32; gradients flow back through the casts', () => {
+    const a = tensor([1.5, -2, 3.25], undefined, { device, requiresGrad: true });
+    const b = tensor([2, 0.5, 1], undefined, { device, dtype: 'bfloat16' });
+    const y = ops.mul(a, b);
+    expect(y.dtype).toBe('float32');
+    ops.sum(y).backward();
+    expect(Array.from(a.grad!.dataSync())).toEqual([2, 0.5, 1]);
+  });
+
+  test('autocast runs linear in bfloat16 on CUDA (float32 master weights get float32 grads); a no-op on the CPU', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { autocast } = require('../../lib') as typeof import('../../lib');
+    const x = tensor(Float32Array.from(randomArray(4 * 8)), [4, 8], { device });
+    const w = tensor(Float32Array.from(randomArray(3 * 8)), [3, 8], { device, requiresGrad: true });
+    const bias = tensor([0.1, 0.2, 0.3], undefined, { device, requiresGrad: true });
+    const y = autocast('bfloat16', () => ops.linear(x, w, bias));
+    expect(y.dtype).toBe('float32'); // bf16 product + float32 bias -> float32
+    const prod = autocast('bfloat16', () => ops.matmul(x, ops.transpose(w)));
+    expect(prod.dtype).toBe(device === 'cuda' ? 'bfloat16' : 'float32');
+    ops.sum(y).backward();
+    expect(w.grad!.dtype).toBe('float32');
+    const exact = ops.linear(x, w, bias).dataSync();
+    const tol = device === 'cuda' ? 2e-2 : 1e-6;
+    expect(closeness(y.dataSync(), exact, tol, tol)).toBeLessThanOrEqual(1);
+  });
+});
