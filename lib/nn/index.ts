@@ -7,3 +7,5 @@ export { Mamba } from './mamba';
 export type { MambaOptions } from './mamba';
 export { flipWithinLengths } from './sequence';
 export type { Lengths } from './sequence';
+export { BiMamba, BiMambaOuter, BiMambaInner } from './bimamba';
+export type { BiMambaOptions } from './bimamba';

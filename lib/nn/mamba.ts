@@ -108,41 +108,68 @@ export class Mamba extends Module {
     native.copyInto(dst.handle('Mamba'), src.handle('Mamba'));
   }
 
+  /** The scan branch's parameters (conv1d, x_proj, dt_proj, A_log, D). */
+  branch(): Branch {
+    const conv = this.children().find((m) => m instanceof ConvParams) as ConvParams;
+    return { convWeight: conv.weight, convBias: conv.bias, xProj: this.x_proj.weight, dtProj: this.dt_proj.weight,
+      dtBias: this.dt_proj.bias!, aLog: this.A_log, D: this.D };
+  }
+
   /** x (B, L, C), lengths (B) -> (B, L, C). */
   forward(x: Tensor, lengths?: Lengths | null): Tensor {
     if (x.ndim !== 3 || x.shape[2] !== this.dModel) {
       throw new Error(`[Mamba] x must be (B, L, ${this.dModel}), got (${x.shape.join(', ')})`);
     }
-    const conv = this.children().find((m) => m instanceof ConvParams) as ConvParams;
     return tidy(() => {
-      const [Bsz, L] = x.shape;
-      const E = this.dInner, N = this.dState, R = this.dtRank;
       const xz = transpose(this.in_proj.forward(x), 1, 2); // (B, 2E, L)
       const [xs, z] = chunk(xz, 2, 1); // (B, E, L) each
-      const w2 = reshape(conv.weight, [E, this.dConv]); // (E, W)
-      let xc: Tensor;
-      if (this.reverse) {
-        const f = flipWithinLengths(contiguous(xs), lengths ?? null, 2);
-        xc = flipWithinLengths(causalConv1d(f, w2, conv.bias, { activation: 'silu', lengths: lengths ?? null }), lengths ?? null, 2);
-      } else {
-        xc = causalConv1d(contiguous(xs), w2, conv.bias, { activation: 'silu', lengths: lengths ?? null }); // (B, E, L)
-      }
-      const xdbl = linear(reshape(transpose(xc, 1, 2), [Bsz * L, E]), this.x_proj.weight); // (B L, R + 2N)
-      const [dt, Bm, Cm] = split(xdbl, [R, N, N], 1);
-      const delta = transpose(reshape(linear(dt, this.dt_proj.weight), [Bsz, L, E]), 1, 2); // (B, E, L)
-      const toBNL = (t: Tensor) => contiguous(transpose(reshape(t, [Bsz, L, N]), 1, 2)); // (B, N, L)
-      const A = neg(exp(this.A_log)); // (E, N)
-      const { out } = selectiveScan(contiguous(xc), contiguous(delta), A, toBNL(Bm), toBNL(Cm), {
-        D: this.D, z: contiguous(z), deltaBias: this.dt_proj.bias, deltaSoftplus: true,
-        lengths: lengths ?? null, reverse: this.reverse, deterministic: this.deterministic,
-      }); // (B, E, L)
-      return this.out_proj.forward(transpose(out, 1, 2)); // (B, L, C)
+      const y = scanBranch(this, this.branch(), xs, z, lengths ?? null, this.reverse); // (B, E, L)
+      return this.out_proj.forward(transpose(y, 1, 2)); // (B, L, C)
     });
   }
 }
 
+/** One direction's parameters: conv (E, 1, W) + bias, x_proj (R + 2N, E), dt_proj (E, R) + bias, A_log (E, N), D (E). */
+export interface Branch {
+  convWeight: Tensor;
+  convBias: Tensor | null;
+  xProj: Tensor;
+  dtProj: Tensor;
+  dtBias: Tensor;
+  aLog: Tensor;
+  D: Tensor;
+}
+
+/**
+ * conv -> x_proj -> dt_proj -> selective scan for one direction: xs, z (B, E, L) -> y (B, E, L)
+ * (gated by silu(z), zero on padded steps). `reverse` reads each sequence backwards.
+ */
+export function scanBranch(m: { dInner: number; dState: number; dtRank: number; dConv: number; deterministic: boolean },
+  p: Branch, xs: Tensor, z: Tensor, lengths: Lengths | null, reverse: boolean): Tensor {
+  const [Bsz, , L] = xs.shape;
+  const E = m.dInner, N = m.dState, R = m.dtRank;
+  const w2 = reshape(p.convWeight, [E, m.dConv]); // (E, W)
+  let xc: Tensor;
+  if (reverse) {
+    // The conv runs on each sequence flipped within its length (padding stays at the end).
+    const f = flipWithinLengths(contiguous(xs), lengths, 2);
+    xc = flipWithinLengths(causalConv1d(f, w2, p.convBias, { activation: 'silu', lengths }), lengths, 2);
+  } else {
+    xc = causalConv1d(contiguous(xs), w2, p.convBias, { activation: 'silu', lengths }); // (B, E, L)
+  }
+  const xdbl = linear(reshape(transpose(xc, 1, 2), [Bsz * L, E]), p.xProj); // (B L, R + 2N)
+  const [dt, Bm, Cm] = split(xdbl, [R, N, N], 1);
+  const delta = transpose(reshape(linear(dt, p.dtProj), [Bsz, L, E]), 1, 2); // (B, E, L)
+  const toBNL = (t: Tensor) => contiguous(transpose(reshape(t, [Bsz, L, N]), 1, 2)); // (B, N, L)
+  const A = neg(exp(p.aLog)); // (E, N)
+  return selectiveScan(contiguous(xc), contiguous(delta), A, toBNL(Bm), toBNL(Cm), {
+    D: p.D, z: contiguous(z), deltaBias: p.dtBias, deltaSoftplus: true,
+    lengths, reverse, deterministic: m.deterministic,
+  }).out; // (B, E, L)
+}
+
 /** Holds conv1d.weight (E, 1, W) and conv1d.bias (E) under PyTorch's names. */
-class ConvParams extends Module {
+export class ConvParams extends Module {
   weight: Tensor;
   bias: Tensor | null;
   constructor(E: number, W: number, bias: boolean, seed: number, device: LayerOptions['device']) {
