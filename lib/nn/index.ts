@@ -9,3 +9,5 @@ export { flipWithinLengths } from './sequence';
 export type { Lengths } from './sequence';
 export { BiMamba, BiMambaOuter, BiMambaInner } from './bimamba';
 export type { BiMambaOptions } from './bimamba';
+export { MultiHeadAttention } from './attention';
+export type { MultiHeadAttentionOptions, AttentionCallOptions } from './attention';
