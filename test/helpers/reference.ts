@@ -129,3 +129,16 @@ export function closeness(x: ArrayLike<number>, y: ArrayLike<number>, rtol: numb
   }
   return m;
 }
+
+/** max |x - y| / max |y|: error relative to the tensor's scale (what "1e-4 relative" means for a whole output). */
+export function normRelError(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  if (x.length !== y.length) throw new Error(`length ${x.length} vs ${y.length}`);
+  let e = 0;
+  let s = 0;
+  for (let i = 0; i < x.length; ++i) {
+    const d = Math.abs(x[i] - y[i]);
+    if (!(d <= e)) e = d;
+    s = Math.max(s, Math.abs(y[i]));
+  }
+  return s === 0 ? e : e / s;
+}
