@@ -8,3 +8,4 @@ export * from './noise';
 export * from './batching';
 export * from './synth';
 export { Rng as DataRng, deriveSeed, shuffleInPlace } from './rng';
+export * from './tensors';

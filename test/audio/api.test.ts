@@ -22,3 +22,20 @@ test('data namespace exposes the corpus and batching', () => {
   expect(typeof data.planBatches).toBe('function');
   expect(typeof data.Tokenizer).toBe('function');
 });
+
+describe.each(testDevices)('batches as tensors on %s', (device) => {
+  test('batchToTensors keeps shapes, values and dtypes', () => {
+    const batch = {
+      ids: ['a', 'b'], features: Float32Array.from({ length: 2 * 3 * 4 }, (_, i) => i), shape: [2, 3, 4] as [number, number, number],
+      lengths: new Int32Array([3, 2]), targets: new Int32Array([1, 2, 0, 3]), targetShape: [2, 2] as [number, number],
+      targetLengths: new Int32Array([2, 1]),
+    };
+    const t = data.batchToTensors(batch, { device });
+    expect(t.features.shape).toEqual([2, 3, 4]);
+    expect(t.features.device).toBe(device);
+    expect(Array.from(t.features.dataSync())).toEqual(Array.from(batch.features));
+    expect(t.lengths.dtype).toBe('int32');
+    expect(Array.from(t.targets!.dataSync())).toEqual([1, 2, 0, 3]);
+    expect(Array.from(t.targetLengths!.dataSync())).toEqual([2, 1]);
+  });
+});
