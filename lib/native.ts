@@ -65,6 +65,21 @@ export interface NativeConvOptions {
   returnFinalState?: boolean;
 }
 
+/** Options of normFwd/normBwd: x seen as (N, C, S) with G groups (lib/ops/norm.ts). */
+export interface NativeNormOptions {
+  weight?: NativeHandle | null;
+  bias?: NativeHandle | null;
+  runningMean?: NativeHandle | null;
+  runningVar?: NativeHandle | null;
+  N: number;
+  C: number;
+  S: number;
+  G: number;
+  eps: number;
+  momentum?: number;
+  training?: boolean;
+}
+
 export interface NativeAddon {
   fromTypedArray(data: ArrayBufferView, shape: number[], dtype: string, device: string, copy: boolean, recycle?: NativeHandle): NativeHandle;
   fill(shape: number[], value: number, dtype: string, device: string, recycle?: NativeHandle): NativeHandle;
@@ -114,6 +129,31 @@ export interface NativeAddon {
   attentionForward(q: NativeHandle, k: NativeHandle, v: NativeHandle, keyLengths: NativeHandle | null, queryLengths: NativeHandle | null, causal: boolean, scale: number, dropout: number, seed: number | bigint, offset: number | bigint, allowTF32: boolean): [NativeHandle, NativeHandle];
   /** Fused attention backward: [dq, dk, dv]. */
   attentionBackward(dout: NativeHandle, q: NativeHandle, k: NativeHandle, v: NativeHandle, out: NativeHandle, lse: NativeHandle, keyLengths: NativeHandle | null, queryLengths: NativeHandle | null, causal: boolean, scale: number, dropout: number, seed: number | bigint, offset: number | bigint, deterministic: boolean, allowTF32: boolean): [NativeHandle, NativeHandle, NativeHandle];
+  /** Indexing on a (O, N, I) view (native/ops/index); geo = [O, Nx, Ni, I, s0, s1, s2, dim]. out[o,j,k] = x[o, idx, k] -> (O, Ni, I). */
+  gatherDim(op: string, x: NativeHandle, index: NativeHandle, geo: number[], validate: boolean, recycle?: NativeHandle): NativeHandle;
+  /** base (or zeros) with src[o,j,k] added at [o, idx, k] (skipping idx == skip), deterministic -> (O, Nx, I). */
+  scatterAddDim(op: string, base: NativeHandle | null, index: NativeHandle, src: NativeHandle, geo: number[], skip: number | null, validate: boolean, recycle?: NativeHandle): NativeHandle;
+  cumsumDim(x: NativeHandle, O: number, N: number, I: number, reverse: boolean, recycle?: NativeHandle): NativeHandle;
+  oneHot(labels: NativeHandle, numClasses: number, validate: boolean, recycle?: NativeHandle): NativeHandle;
+  /** x * keep / (1 - p) with the Philox mask of (seed, offset); the same call on a gradient is the backward. */
+  dropout(x: NativeHandle, p: number, seed: number | bigint, offset: number | bigint, recycle?: NativeHandle): NativeHandle;
+  /** Fused log-softmax + NLL rows (native/ops/loss/cross_entropy.h): [loss (M), lse (M), wrow (M)]. */
+  crossEntropyFwd(op: string, logits: NativeHandle, target: NativeHandle, weight: NativeHandle | null, ignoreIndex: number, smoothing: number, logInput: boolean, validate: boolean): [NativeHandle, NativeHandle, NativeHandle];
+  crossEntropyBwd(op: string, logits: NativeHandle, target: NativeHandle, weight: NativeHandle | null, lse: NativeHandle, g: NativeHandle, ignoreIndex: number, smoothing: number, logInput: boolean, recycle?: NativeHandle): NativeHandle;
+  /** CTC (native/ops/loss/ctc.h): [nll (B), alpha (B, T, 2S+1)]. */
+  ctcLossFwd(logProbs: NativeHandle, targets: NativeHandle, inputLengths: NativeHandle, targetLengths: NativeHandle, blank: number, zeroInfinity: boolean): [NativeHandle, NativeHandle];
+  ctcLossBwd(logProbs: NativeHandle, targets: NativeHandle, inputLengths: NativeHandle, targetLengths: NativeHandle, alpha: NativeHandle, g: NativeHandle, blank: number, zeroInfinity: boolean, recycle?: NativeHandle): NativeHandle;
+  /** Fused norms (native/ops/norm): kind 0 layer, 1 rms, 2 group, 3 batch -> [y, mean (f32), rstd (f32)]; updates the running stats in place. */
+  normFwd(kind: number, x: NativeHandle, opts: NativeNormOptions): [NativeHandle, NativeHandle, NativeHandle];
+  /** [dx | null, dweight | null, dbias | null] */
+  normBwd(kind: number, x: NativeHandle, mean: NativeHandle, rstd: NativeHandle, dy: NativeHandle, opts: NativeNormOptions, needDx: boolean): (NativeHandle | null)[];
+  /** Convolutions (native/ops/conv): geom = [N, Cin, Cout, G, ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, spatial]. */
+  convForward(op: string, x: NativeHandle, w: NativeHandle, bias: NativeHandle | null, geom: number[]): NativeHandle;
+  /** dx of a conv (+ bias per input channel: a transposed conv's forward). */
+  convBackwardInput(op: string, dy: NativeHandle, w: NativeHandle, bias: NativeHandle | null, geom: number[]): NativeHandle;
+  convBackwardWeight(op: string, x: NativeHandle, dy: NativeHandle, wdtype: string, geom: number[]): NativeHandle;
+  /** dy (N, C, ...) summed over every dim but 1 -> (C) in `dtype`. */
+  convBiasGrad(op: string, dy: NativeHandle, dtype: string): NativeHandle;
 }
 
 /** Package root: lib/ and dist/ both sit one level below it. */

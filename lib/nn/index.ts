@@ -11,3 +11,6 @@ export { BiMamba, BiMambaOuter, BiMambaInner } from './bimamba';
 export type { BiMambaOptions } from './bimamba';
 export { MultiHeadAttention } from './attention';
 export type { MultiHeadAttentionOptions, AttentionCallOptions } from './attention';
+export { LayerNorm, RMSNorm, GroupNorm, BatchNorm1d } from './norm';
+export { Conv1d, Conv2d, ConvTranspose1d } from './conv';
+export { Dropout, Embedding, WeightNorm } from './misc';

@@ -208,3 +208,15 @@ export function rand(shape: Shape, opts: RandomOptions = {}): Tensor {
 export function randn(shape: Shape, opts: RandomOptions = {}): Tensor {
   return random(1, 'randn', shape, opts);
 }
+
+/**
+ * @internal (seed, offset) for an op drawing `numel` Philox values (dropout): the explicit `seed`
+ * with offset 0, else the global generator's, advancing it as rand() does, so manualSeed() makes
+ * such ops reproducible.
+ */
+export function nextSeedOffset(numel: number, op = 'random', seed?: number | bigint): { seed: bigint; offset: bigint } {
+  if (seed !== undefined) return { seed: seedOf(op, seed), offset: 0n };
+  const r = { seed: globalSeed, offset: globalOffset };
+  globalOffset += BigInt(Math.ceil(numel / 4));
+  return r;
+}
