@@ -7,6 +7,7 @@ import * as ops from './ops';
 export { ops };
 export * from './ops';
 export * from './autograd';
+export * as optim from './optim';
 export * as audio from './audio/api';
 export * as data from './data';
 export * as io from './io';

@@ -129,6 +129,16 @@ export interface NativeAddon {
   attentionForward(q: NativeHandle, k: NativeHandle, v: NativeHandle, keyLengths: NativeHandle | null, queryLengths: NativeHandle | null, causal: boolean, scale: number, dropout: number, seed: number | bigint, offset: number | bigint, allowTF32: boolean): [NativeHandle, NativeHandle];
   /** Fused attention backward: [dq, dk, dv]. */
   attentionBackward(dout: NativeHandle, q: NativeHandle, k: NativeHandle, v: NativeHandle, out: NativeHandle, lse: NativeHandle, keyLengths: NativeHandle | null, queryLengths: NativeHandle | null, causal: boolean, scale: number, dropout: number, seed: number | bigint, offset: number | bigint, deterministic: boolean, allowTF32: boolean): [NativeHandle, NativeHandle, NativeHandle];
+  /**
+   * Fused optimizer step over every param, in place (native/ops/optim): algo 0 SGD, 1 Adam/AdamW;
+   * `m` holds momentum buffers (SGD) or exp_avg; `hyper` packs 12 values per param in the order
+   * of lib/optim/fused.ts. Checks everything before the first write.
+   */
+  optimStep(algo: 0 | 1, op: string, params: NativeHandle[], grads: NativeHandle[], m: (NativeHandle | null)[], v: (NativeHandle | null)[], vmax: (NativeHandle | null)[], hyper: Float64Array): void;
+  /** Per tensor: sum |x|^p (max |x| for p = Infinity), accumulated in double. */
+  optimNormParts(xs: NativeHandle[], p: number): Float64Array;
+  /** x *= factor in place for every tensor (aliases of one buffer scaled once). */
+  optimScale(xs: NativeHandle[], factor: number): void;
   /** Indexing on a (O, N, I) view (native/ops/index); geo = [O, Nx, Ni, I, s0, s1, s2, dim]. out[o,j,k] = x[o, idx, k] -> (O, Ni, I). */
   gatherDim(op: string, x: NativeHandle, index: NativeHandle, geo: number[], validate: boolean, recycle?: NativeHandle): NativeHandle;
   /** base (or zeros) with src[o,j,k] added at [o, idx, k] (skipping idx == skip), deterministic -> (O, Nx, I). */

@@ -34,7 +34,11 @@ export interface AttentionOptions {
   dropout?: number;
   /** Dropout seed (integer >= 0 or BigInt < 2^64); default a fresh random seed per call. */
   seed?: number | bigint;
-  /** Bitwise-reproducible backward. The backward is always deterministic (dQ has its own pass). */
+  /**
+   * Bitwise-reproducible backward. Off (default), the bfloat16 CUDA backward adds dQ with float
+   * atomics (FlashAttention-2; the summation order varies); on, dQ gets its own pass (slower, ~1.6x
+   * the backward matmuls). float32 and cpu backwards are always deterministic.
+   */
   deterministic?: boolean;
   /** Let the float32 path use TF32 tensor cores. Accepted; float32 currently stays exact. */
   allowTF32?: boolean;

@@ -31,6 +31,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   register_reduce(env, exports);
   register_matmul(env, exports);
   register_attention(env, exports);
+  register_optim(env, exports);
   register_norm(env, exports);
   register_conv(env, exports);
   register_index(env, exports);

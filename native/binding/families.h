@@ -13,6 +13,7 @@ void register_matmul(Napi::Env env, Napi::Object exports);       // matmul_bindi
 void register_attention(Napi::Env env, Napi::Object exports);    // attention_binding.cc
 
 void register_scan(Napi::Env env, Napi::Object exports);  // scan_binding.cc
+void register_optim(Napi::Env env, Napi::Object exports);  // optim_binding.cc
 void register_norm(Napi::Env env, Napi::Object exports);   // norm_binding.cc
 void register_conv(Napi::Env env, Napi::Object exports);   // conv_binding.cc
 void register_index(Napi::Env env, Napi::Object exports);    // index_binding.cc

@@ -72,8 +72,15 @@ const bf16Dropout: AttnCase[] = [
   { B: 1, H: 2, Lq: 64, Lk: 200, Dh: 36, dropout: 0.1, queryLengths: [40] },
 ];
 
+// deterministic: kernel 2 runs its dK/dV kernel without the dQ atomics, then the separate dQ pass.
+const bf16Deterministic: AttnCase[] = [
+  { B: 3, H: 1, Lq: 129, Lk: 129, Dh: 80, causal: true, keyLengths: [129, 100, 5], queryLengths: [129, 0, 77], deterministic: true },
+  { B: 2, H: 2, Lq: 129, Lk: 77, Dh: 64, causal: true, dropout: 0.3, keyLengths: [77, 50], deterministic: true },
+  { B: 1, H: 2, Lq: 300, Lk: 1000, Dh: 36, keyLengths: [777], deterministic: true },
+];
+
 describeCuda('attention bfloat16 on cuda (tensor cores)', () => {
-  test.each([...cases, ...bf16Dropout].map((c) => [caseName(c), c] as const))('%s', (_name, c) => {
+  test.each([...cases, ...bf16Dropout, ...bf16Deterministic].map((c) => [caseName(c), c] as const))('%s', (_name, c) => {
     check(c, runCase(c, 'cuda', 'bfloat16', 1), BF16_TOL.out, BF16_TOL.grad);
   });
 });

@@ -188,6 +188,30 @@ describe.each(testDevices)('attention bad input on %s', (device) => {
   });
 });
 
+describeCuda('attention bfloat16 backward on cuda', () => {
+  // The default bf16 backward adds dQ with float atomics (order varies run to run);
+  // deterministic: true must still be bitwise reproducible.
+  test('deterministic backward is bitwise identical over 3 runs (bfloat16)', () => {
+    const shapeQ = [2, 2, 257, 64];
+    const shapeK = [2, 2, 300, 64];
+    const qa = Float32Array.from(randomArray(2 * 2 * 257 * 64, 2));
+    const ka = Float32Array.from(randomArray(2 * 2 * 300 * 64));
+    const ga = Float32Array.from(randomArray(2 * 2 * 257 * 64));
+    const runs: number[][] = [];
+    for (let r = 0; r < 3; ++r) {
+      const o = { device: 'cuda' as Device, dtype: 'bfloat16' as const, requiresGrad: true };
+      const q = tensor(qa, shapeQ, o);
+      const k = tensor(ka, shapeK, o);
+      const out = ops.attention(q, k, k, { causal: true, keyLengths: Int32Array.from([300, 211]), dropout: 0.1, seed: 5, deterministic: true });
+      out.backward(tensor(ga, shapeQ, { device: 'cuda', dtype: 'bfloat16' }));
+      runs.push([...q.grad!.dataSync(), ...k.grad!.dataSync()]);
+      [q, k, out, q.grad!, k.grad!].forEach((t) => t.dispose());
+    }
+    expect(runs[1]).toEqual(runs[0]);
+    expect(runs[2]).toEqual(runs[0]);
+  });
+});
+
 describeCuda('attention cpu vs cuda', () => {
   test('mixing devices is refused', () => {
     const a = zeros([1, 1, 2, 8], { device: 'cpu' });

@@ -18,6 +18,7 @@ export interface AttnCase {
   scale?: number;
   dropout?: number;
   seed?: number;
+  deterministic?: boolean;
 }
 
 export function caseName(c: AttnCase): string {
@@ -26,6 +27,7 @@ export function caseName(c: AttnCase): string {
   if (c.keyLengths) s += ` kl[${c.keyLengths}]`;
   if (c.queryLengths) s += ` ql[${c.queryLengths}]`;
   if (c.dropout) s += ` p${c.dropout}`;
+  if (c.deterministic) s += ' det';
   return s;
 }
 
@@ -76,6 +78,7 @@ export function runCase(c: AttnCase, device: Device, dtype: DType = 'float32', q
     scale: c.scale,
     dropout: c.dropout,
     seed,
+    deterministic: c.deterministic,
   });
   out.backward(tensor(g, [B, H, Lq, Dh], { device, dtype }));
   const res: CaseResult = {

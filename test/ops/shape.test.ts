@@ -113,3 +113,14 @@ describe('shape gradients vs finite differences (default device)', () => {
     expect(gradCheck(f, [x()]).worst).toBeLessThanOrEqual(1);
   });
 });
+
+test('contiguous returns the same tensor when there is nothing to copy', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { ops: o, tensor: t } = require('../../lib') as typeof import('../../lib');
+  const x = t([[1, 2], [3, 4]]);
+  expect(o.contiguous(x)).toBe(x);
+  const y = o.transpose(x);
+  const c = o.contiguous(y);
+  expect(c).not.toBe(y);
+  expect(c.toArray()).toEqual([[1, 3], [2, 4]]);
+});

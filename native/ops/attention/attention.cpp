@@ -2,6 +2,8 @@
 #include "attention.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "../../core/cuda_api.h"
@@ -129,6 +131,18 @@ AttentionParams make_params(const Checked& c, const AttentionOptions& o) {
 
 }  // namespace
 
+int attention_kernel_version() {
+  static const int version = [] {
+    const char* e = std::getenv("MAMBA_SPEECH_ATTN_KERNEL");
+    return e && std::strcmp(e, "1") == 0 ? 1 : 2;
+  }();
+  return version;
+}
+
+bool attention_needs_dq_acc(int64_t Dh, bool deterministic) {
+  return attention_kernel_version() >= 2 && !deterministic && Dh <= 128;
+}
+
 AttentionForward attention_forward(const Tensor& q, const Tensor& k, const Tensor& v,
                                    const Tensor* key_lengths, const Tensor* query_lengths,
                                    const AttentionOptions& o, const std::shared_ptr<Accounting>& acct) {
@@ -181,6 +195,12 @@ AttentionGrads attention_backward(const Tensor& dout, const Tensor& q, const Ten
   p.dk = g.dk.data();
   p.dv = g.dv.data();
   p.delta = delta.ptr<float>();
+  p.deterministic = o.deterministic;
+  Tensor dq_acc;
+  if (q.device == Device::CUDA && q.dtype == DType::BF16 && attention_needs_dq_acc(c.Dh, o.deterministic)) {
+    dq_acc = empty(kOp, {c.B, c.H, c.Lq, (c.Dh + 7) / 8 * 8}, DType::F32, q.device, acct);
+    p.dq_acc = dq_acc.ptr<float>();
+  }
   if (q.device == Device::CPU) {
     attention_backward_cpu(p);
   } else {

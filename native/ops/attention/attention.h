@@ -34,7 +34,7 @@ struct AttentionOptions {
   double scale = 1.0;        // the TS default is 1 / sqrt(Dh)
   double dropout = 0.0;      // p in [0, 1)
   uint64_t seed = 0, offset = 0;
-  bool deterministic = false;  // backward is always deterministic (dQ in its own pass)
+  bool deterministic = false;  // bitwise-reproducible backward (dQ in its own pass, no atomics)
   bool allow_tf32 = false;     // accepted; the float32 path is exact float32 either way
 };
 
@@ -74,7 +74,16 @@ struct AttentionParams {
   const void* dout;             // backward
   void *dq, *dk, *dv;
   float* delta;                 // (B, H, Lq) scratch for D
+  bool deterministic;
+  float* dq_acc;                // (B, H, Lq, ceil8(Dh)) float32 scratch for atomic dQ, or nullptr
 };
+
+// The bfloat16 CUDA kernel generation: MAMBA_SPEECH_ATTN_KERNEL=1 selects the first (kept as
+// a fallback), anything else (default) the current one, 2. Read once.
+int attention_kernel_version();
+// Whether backward needs AttentionParams::dq_acc (bfloat16 cuda, kernel 2, non-deterministic,
+// Dh <= 128: dQ accumulated with float atomics).
+bool attention_needs_dq_acc(int64_t Dh, bool deterministic);
 
 void attention_forward_cpu(const AttentionParams& p);
 void attention_backward_cpu(const AttentionParams& p);

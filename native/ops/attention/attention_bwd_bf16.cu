@@ -341,12 +341,14 @@ void backward_bf16(const AttentionParams& p, bool vec, cudaStream_t s) {
     else if (p.Dh <= 128) launch_dkdv<128, 64, 32, 1>(p, vec, s);
     else launch_dkdv<256, 64, 32, 2>(p, vec, s);
   }
-  if (p.Lq > 0) {
-    if (p.Dh <= 32) launch_dq<32, 64>(p, vec, s);
-    else if (p.Dh <= 64) launch_dq<64, 64>(p, vec, s);
-    else if (p.Dh <= 128) launch_dq<128, 64>(p, vec, s);
-    else launch_dq<256, 32>(p, vec, s);
-  }
+  if (p.Lq > 0) dq_bf16(p, vec, s);
+}
+
+void dq_bf16(const AttentionParams& p, bool vec, cudaStream_t s) {
+  if (p.Dh <= 32) launch_dq<32, 64>(p, vec, s);
+  else if (p.Dh <= 64) launch_dq<64, 64>(p, vec, s);
+  else if (p.Dh <= 128) launch_dq<128, 64>(p, vec, s);
+  else launch_dq<256, 32>(p, vec, s);
 }
 
 }  // namespace attn

@@ -48,6 +48,14 @@ __device__ __forceinline__ float drop1(const AttentionParams& p, uint64_t idx) {
   return attn_keep(p.seed, p.offset, idx, p.dropout) ? 1.0f / (1.0f - p.dropout) : 0.0f;
 }
 
+// 2^x in one MUFU.EX2 (flush-to-zero; 2^-inf = 0). exp2f without --use_fast_math adds range
+// fix-ups around it, 2-3 more instructions per probability.
+__device__ __forceinline__ float ex2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
 __device__ __forceinline__ float quad_max(float x) {
   x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
   return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
@@ -144,6 +152,11 @@ void forward_f32(const AttentionParams& p, cudaStream_t s);
 void backward_f32(const AttentionParams& p, cudaStream_t s);
 void forward_bf16(const AttentionParams& p, bool vec, cudaStream_t s);
 void backward_bf16(const AttentionParams& p, bool vec, cudaStream_t s);
+void dq_bf16(const AttentionParams& p, bool vec, cudaStream_t s);  // kernel 1's separate dQ pass
+// Kernel 2 (attention_{fwd,bwd}_bf16_v2.cu); backward_bf16_v2 returns false for head dims it
+// does not cover (Dh > 128), which then run kernel 1.
+void forward_bf16_v2(const AttentionParams& p, bool vec, cudaStream_t s);
+bool backward_bf16_v2(const AttentionParams& p, bool vec, cudaStream_t s);
 
 }  // namespace attn
 }  // namespace ms
