@@ -216,6 +216,7 @@ export class Tensor {
     const h = this._h;
     if (h === null) return;
     this._h = null;
+    this._node = null; // let the graph (and its saved tensors) go once nothing else needs it
     registry.unregister(this);
     untrack(this);
     h.dispose();

@@ -1,7 +1,7 @@
 // Encoder layers: names as the PyTorch modules, padding invariance (valid steps of a padded
 // batch equal each item alone), hidden-state count and semantics, train/eval difference only
 // through dropout/batch-norm, gradients to every parameter.
-import { memory, nn, ops, tensor, Tensor } from '../../lib';
+import { memory, nn, noGrad, ops, tensor, Tensor } from '../../lib';
 import { testDevices } from '../helpers/devices';
 import { closeness, randomArray } from '../helpers/reference';
 
@@ -73,17 +73,18 @@ describe.each(testDevices)('encoder layers on %s', (device) => {
     expect(enc.namedParameters().map(([n]) => n)).toContain('layers.0.mixer.in_proj.weight');
     const x = tensor(Float32Array.from(randomArray(2 * 7 * C)), [2, 7, C], { device });
     const before = memory().tensors;
-    const r = enc.forward(x, [7, 3], { hiddenStates: true });
+    // Inference (noGrad): with grad on, the graph's saved tensors live until the outputs go.
+    const r = noGrad(() => enc.forward(x, [7, 3], { hiddenStates: true }));
     expect(r.hiddenStates!.length).toBe(4);
     expect(r.hiddenStates![0]).toBe(x);
     let h: Tensor = x;
     for (let i = 0; i < 3; ++i) {
-      h = layers[i].forward(h, [7, 3]);
+      h = noGrad(() => layers[i].forward(h, [7, 3]));
       expect(Array.from(r.hiddenStates![i + 1].dataSync())).toEqual(Array.from(h.dataSync()));
     }
     expect(r.out).toBe(r.hiddenStates![3]);
     r.hiddenStates!.slice(1).forEach((t) => t.dispose());
-    const plain = enc.forward(x, [7, 3]);
+    const plain = noGrad(() => enc.forward(x, [7, 3]));
     expect(plain.hiddenStates).toBeUndefined();
     plain.out.dispose();
     expect(memory().tensors).toBe(before + 3); // the three h's recomputed above
