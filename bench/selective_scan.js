@@ -3,6 +3,7 @@
 // the CPU GB/s at (2, 256, 16, 4096), with three floors and the PyTorch/mamba-ssm references.
 //
 //   node bench/selective_scan.js [--ref bench/results/torch_selective_scan.json] [--iters 30] [--cpu-only]
+//                                [--kernels 2,1]   (CUDA kernel versions, MAMBA_SPEECH_SCAN_KERNEL)
 //
 // Timing: synchronize, then host clock around one call (+ synchronize); median of `iters` after
 // 5 warm-up calls. Options as in a Mamba block: z, deltaSoftplus, deltaBias, D, variable B/C (G = 1).
@@ -24,6 +25,7 @@ const arg = (k, d) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
 const ref = loadReference(arg('--ref', require('path').join(__dirname, 'results', 'torch_selective_scan.json')));
 const iters = Number(arg('--iters', 30));
 const cpuOnly = args.includes('--cpu-only');
+const kernels = String(arg('--kernels', '2,1')).split(',').map(Number);
 
 // mamba-ssm e9594ce on an H200 (issue 3), d2d copy there 4172 GB/s.
 const mambaH200 = {
@@ -92,7 +94,9 @@ if (!cpuOnly && ms.cudaAvailable()) {
   results.copyGBps = copyGBps;
   const sfu = 16 * sms * clock, fp32 = 128 * sms * clock;
   for (const [B, D, N, L] of [[16, 1536, 16, 1024], [16, 1536, 16, 4096], [4, 2048, 16, 16384]]) {
-    for (const dtype of ['bfloat16', 'float32']) {
+    for (const dtype of ['bfloat16', 'float32']) for (const kernel of kernels) {
+      // Read by the addon on every call (selective_scan_cuda.cu: kernel_version).
+      process.env.MAMBA_SPEECH_SCAN_KERNEL = String(kernel);
       const es = dtype === 'bfloat16' ? 2 : 4;
       const bdl = B * D * L, bnl = B * N * L, bdln = bdl * N;
       const r = run(B, D, N, L, dtype, 'cuda', iters);
@@ -107,11 +111,11 @@ if (!cpuOnly && ms.cudaAvailable()) {
       const mm = mambaH200[key];
       // mamba-ssm's H200 time scaled to this card by copy bandwidth.
       const scale = mambaCopyGBps / copyGBps;
-      results.gpu.push({ shape: [B, D, N, L], dtype, fwdMs: r.fwd, fwdBwdMs: r.fb, floors, torch, mambaH200: mm, copyGBps });
+      results.gpu.push({ shape: [B, D, N, L], dtype, kernel, fwdMs: r.fwd, fwdBwdMs: r.fb, floors, torch, mambaH200: mm, copyGBps });
       for (const [what, ms_, fl, ti, mi] of [['fwd', r.fwd, floors.fwd, 'fwdMs', 0], ['fwd+bwd', r.fb, floors.fb, 'fwdBwdMs', 1]]) {
         const floor = Math.max(fl.bytes, fl.exp, fl.fp32);
         rows.push({
-          shape: `(${B}, ${D}, ${N}, ${L})`, dtype, pass: what,
+          shape: `(${B}, ${D}, ${N}, ${L})`, dtype, kernel: `v${kernel}`, pass: what,
           'median ms': ms_.toFixed(3),
           'floors ms (bytes/exp/fp32)': `${fl.bytes.toFixed(3)}/${fl.exp.toFixed(3)}/${fl.fp32.toFixed(3)}`,
           'of floor': `${(floor / ms_ * 100).toFixed(0)}%`,
@@ -130,7 +134,7 @@ if (!cpuOnly && ms.cudaAvailable()) {
   const bytes = (4 * B * D * L + 2 * B * N * L) * 4;
   results.cpu = { shape: [B, D, N, L], fwdMs: r.fwd, fwdBwdMs: r.fb, GBps: bytes / (r.fwd / 1e3) / 1e9, threads: ms.buildInfo().threads };
   rows.push({
-    shape: `(${B}, ${D}, ${N}, ${L})`, dtype: 'float32 (cpu)', pass: 'fwd / fwd+bwd',
+    shape: `(${B}, ${D}, ${N}, ${L})`, dtype: 'float32 (cpu)', kernel: '-', pass: 'fwd / fwd+bwd',
     'median ms': `${r.fwd.toFixed(1)} / ${r.fb.toFixed(1)}`,
     'floors ms (bytes/exp/fp32)': `${(bytes / 1e9 / results.cpu.GBps * 1e3).toFixed(1)} ms at ${results.cpu.GBps.toFixed(2)} GB/s`,
     'of floor': '-', torch: '-', 'mamba-ssm (scaled)': '-',
@@ -139,5 +143,5 @@ if (!cpuOnly && ms.cudaAvailable()) {
 
 const card = results.machine.gpus[0] || 'no GPU';
 printTable(`selectiveScan on ${card} (d2d copy ${results.copyGBps ? results.copyGBps.toFixed(0) + ' GB/s' : '-'}; z, softplus, deltaBias, D, variable B/C)`,
-  ['shape', 'dtype', 'pass', 'median ms', 'floors ms (bytes/exp/fp32)', 'of floor', 'torch', 'mamba-ssm (scaled)'], rows);
+  ['shape', 'dtype', 'kernel', 'pass', 'median ms', 'floors ms (bytes/exp/fp32)', 'of floor', 'torch', 'mamba-ssm (scaled)'], rows);
 writeJson(arg('--out', 'selective_scan.json'), results);

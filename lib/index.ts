@@ -12,3 +12,4 @@ export * as audio from './audio/api';
 export * as data from './data';
 export * as io from './io';
 export * as nn from './nn';
+export * as mi from './mi';

@@ -26,6 +26,9 @@ function promote(a: Operand, b: Operand): [Operand, Operand] {
 }
 
 function rawBinary(name: BinaryName, a0: Operand, b0: Operand): Tensor {
+  // A disposed operand is reported under this op's name before anything reads its dtype.
+  if (a0 instanceof Tensor) a0.handle(name);
+  if (b0 instanceof Tensor) b0.handle(name);
   const [a, b] = promote(a0, b0);
   if (typeof a === 'number') {
     if (!(b instanceof Tensor)) throw new Error(`[${name}] one operand must be a Tensor`);

@@ -123,8 +123,10 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const sb = b.shape;
   const needA = a.requiresGrad;
   const needB = b.requiresGrad;
-  record('matmul', [a, b], [out], [a, b], ([g], [as, bs]) => {
-    if (!g) return [null, null];
+  record('matmul', [a, b], [out], [a, b], ([g0], [as, bs]) => {
+    if (!g0) return [null, null];
+    // Under autocast the incoming grad can be float32 while the operands were bf16.
+    const g = g0.dtype === as.dtype ? g0 : g0.to(as.dtype);
     // dA = dC · B^T, dB = A^T · dC, summed over broadcast batch dims.
     const ga = needA ? sumTo(product(g, transpose(bs), tf32), sa) : null;
     let gb: Tensor | null = null;

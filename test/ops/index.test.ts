@@ -162,14 +162,14 @@ describe.each(testDevices)('indexing on %s', (device) => {
 });
 
 describe('index out of range (cpu: always checked, nothing written)', () => {
-  const x = tensor([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]]);
+  const x = tensor([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]], undefined, { device: 'cpu' });
   test.each([
-    ['gather', () => ops.gather(x, 1, tensor(Int32Array.from([0, 7]), [1, 2])), '[gather] index 7 is out of range for dim 1 of size 5'],
-    ['gather negative', () => ops.gather(x, -1, tensor(Int32Array.from([-1]), [1, 1])), '[gather] index -1 is out of range for dim 1 of size 5'],
-    ['indexSelect', () => ops.indexSelect(x, 0, tensor(Int32Array.from([0, 2]))), '[indexSelect] index 2 is out of range for dim 0 of size 2'],
-    ['embedding', () => ops.embedding(tensor(Int32Array.from([1, 5])), x), '[embedding] index 5 is out of range for dim 0 of size 2'],
-    ['scatterAdd', () => ops.scatterAdd(x, 0, tensor(Int32Array.from([3]), [1, 1]), tensor([[1]])), '[scatterAdd] index 3 is out of range for dim 0 of size 2'],
-    ['oneHot', () => ops.oneHot(tensor(Int32Array.from([0, 3])), 3), '[oneHot] label 3 is out of range for numClasses 3'],
+    ['gather', () => ops.gather(x, 1, tensor(Int32Array.from([0, 7]), [1, 2], { device: 'cpu' })), '[gather] index 7 is out of range for dim 1 of size 5'],
+    ['gather negative', () => ops.gather(x, -1, tensor(Int32Array.from([-1]), [1, 1], { device: 'cpu' })), '[gather] index -1 is out of range for dim 1 of size 5'],
+    ['indexSelect', () => ops.indexSelect(x, 0, tensor(Int32Array.from([0, 2]), undefined, { device: 'cpu' })), '[indexSelect] index 2 is out of range for dim 0 of size 2'],
+    ['embedding', () => ops.embedding(tensor(Int32Array.from([1, 5]), undefined, { device: 'cpu' }), x), '[embedding] index 5 is out of range for dim 0 of size 2'],
+    ['scatterAdd', () => ops.scatterAdd(x, 0, tensor(Int32Array.from([3]), [1, 1], { device: 'cpu' }), tensor([[1]], undefined, { device: 'cpu' })), '[scatterAdd] index 3 is out of range for dim 0 of size 2'],
+    ['oneHot', () => ops.oneHot(tensor(Int32Array.from([0, 3]), undefined, { device: 'cpu' }), 3), '[oneHot] label 3 is out of range for numClasses 3'],
   ] as const)('%s', (_, f, msg) => {
     expect(f).toThrow(msg);
   });

@@ -40,6 +40,11 @@ struct Params {
   int S, R, wpg;       // lanes per row, rows per warp, warps per (b, g)
   int nst, np;         // staged states (S * P, zero-padded past N) and their stride (nst + 4)
   bool softplus, reverse, atomic_bc;
+  // Kernel version 2 (scan_v2.cuh): rows per block (a warp each), blocks per (b, g), and whether
+  // every (B, D, L) / (B, G, N, L) row starts 16-byte aligned (vector loads and stores).
+  int rpb;
+  int64_t bpg;
+  bool vec_io;
 };
 
 __device__ __forceinline__ float ldf(const float* p, int64_t i) { return __ldg(p + i); }
@@ -151,6 +156,18 @@ struct Geometry {
 Geometry geometry(const ScanDims& dm);
 Params make_params(const ScanInputs& in, const ScanDims& dm, const Geometry& g);
 void run_fwd(const Params& p, const Geometry& g, bool bf16);
+// Which kernels run: MAMBA_SPEECH_SCAN_KERNEL=1 (warp per 8 rows, time serial) or 2 (default,
+// scan_v2.cuh) — version 1 also for L >= 2^30; read on every call so a benchmark can compare
+// both in one process. Both save the same chunk-start states, so either backward reads either's.
+int kernel_version(int64_t len);
 }  // namespace scan
+
+// Kernel version 2 (selective_scan_v2_fwd.cu / selective_scan_v2_bwd.cu). p comes from
+// make_params; these set rpb, bpg and vec_io themselves.
+namespace scan2 {
+int64_t blocks_per_group(const ScanDims& dm, bool backward);  // deterministic dB/dC slots = this
+void run_fwd(scan::Params p, bool bf16);
+void run_bwd(scan::Params p, bool bf16);
+}  // namespace scan2
 
 }  // namespace ms

@@ -1,4 +1,6 @@
-// selective_scan_bwd_cuda.cu — the selective scan backward on CUDA (work split: scan_cuda.cuh).
+// selective_scan_bwd_cuda.cu — the selective scan backward on CUDA: kernel version 1 (work split:
+// scan_cuda.cuh) and the buffers and reductions both versions share (version 2's main kernel:
+// selective_scan_v2_bwd.cu).
 //
 // Per warp, chunks of 64 steps last to first. Pass A re-runs the chunk from its saved state and
 // keeps the state at each tile start (shared memory). Pass B walks the chunk's tiles last to
@@ -288,7 +290,8 @@ void selective_scan_bwd_cuda(const ScanInputs& in, const ScanDims& dm, const Ten
   Tensor dD_rows = empty(op, {rows}, DType::F32, dev, acct);
   Tensor dbias_rows = empty(op, {rows}, DType::F32, dev, acct);
   // dB/dC accumulators: [slots][2][B*G*N*L] f32 (one slot for atomics, one per warp otherwise).
-  const int64_t slots = deterministic ? geo.wpg : 1;
+  const int version = scan::kernel_version(dm.len);
+  const int64_t slots = !deterministic ? 1 : version == 2 ? scan2::blocks_per_group(dm, true) : geo.wpg;
   Tensor acc = empty(op, {slots, 2, bgnl}, DType::F32, dev, acct);
   cudaStream_t s = static_cast<cudaStream_t>(cuda::stream(0));
   cudaMemsetAsync(acc.data(), 0, static_cast<size_t>(acc.nbytes()), s);
@@ -310,7 +313,9 @@ void selective_scan_bwd_cuda(const ScanInputs& in, const ScanDims& dm, const Ten
   p.dbias_rows = dbias_rows.ptr<float>();
   p.dB_acc = acc.ptr<float>();
   p.atomic_bc = !deterministic;
-  if (geo.warps > 0 && dm.len > 0) {
+  if (geo.warps > 0 && dm.len > 0 && version == 2) {
+    scan2::run_bwd(p, io == DType::BF16);
+  } else if (geo.warps > 0 && dm.len > 0) {
     const bool bf16 = io == DType::BF16;
     if (bf16) {
       if (geo.P == 4) scan::launch_bwd<uint16_t, 4>(p, geo, s);

@@ -1,4 +1,5 @@
-// selective_scan_cuda.cu — the selective scan forward on CUDA (work split: scan_cuda.cuh).
+// selective_scan_cuda.cu — the selective scan forward on CUDA, kernel version 1 (work split:
+// scan_cuda.cuh), and the choice between it and version 2 (selective_scan_v2_fwd.cu).
 //
 // Napkin math, (B, D, N, L) = (16, 1536, 16, 1024) bf16 on an H200: 4.0e8 exp2f at 16 per clock
 // per SM (132 SMs, 1.98 GHz) is 0.10 ms; u, delta, z, out = 4 * 50 MB at ~4.2 TB/s is 0.05 ms; so
@@ -7,6 +8,8 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 #include "../../core/cuda_api.h"
 #include "../../core/error.h"
@@ -175,6 +178,12 @@ Params make_params(const ScanInputs& in, const ScanDims& dm, const Geometry& g) 
   return p;
 }
 
+int kernel_version(int64_t len) {
+  const char* v = std::getenv("MAMBA_SPEECH_SCAN_KERNEL");
+  if (v && std::strcmp(v, "1") == 0) return 1;
+  return len < (int64_t{1} << 30) ? 2 : 1;  // version 2 indexes time in 32 bits
+}
+
 void run_fwd(const Params& p, const Geometry& g, bool bf16) {
   cudaStream_t s = static_cast<cudaStream_t>(cuda::stream(0));
   if (g.warps == 0) return;
@@ -196,7 +205,9 @@ void selective_scan_fwd_cuda(const ScanInputs& in, const ScanDims& dm, ScanForwa
   p.out = f.out.data();
   p.last = f.has_last ? f.last.ptr<float>() : nullptr;
   p.saved = f.has_saved ? f.saved.ptr<float>() : nullptr;
-  scan::run_fwd(p, g, in.u.dtype == DType::BF16);
+  const bool bf16 = in.u.dtype == DType::BF16;
+  if (scan::kernel_version(dm.len) == 2) scan2::run_fwd(p, bf16);
+  else scan::run_fwd(p, g, bf16);
 }
 
 }  // namespace ms
