@@ -101,19 +101,3 @@ test('corpus: same seed → byte-identical files, other seed differs; manifests 
   const tok = Tokenizer.fromManifest(readManifest(a.manifests.train).entries, 'phone');
   expect(tok.size).toBeGreaterThan(10);
 });
-
-test('throughput: utterances per second on one core (printed)', () => {
-  const lex = makeLexicon(seed);
-  const sps = Array.from({ length: 8 }, (_, i) => makeSpeaker(seed, i));
-  synthesizeUtterance(1, sps[0], lex); // warm the JIT
-  const n = 60;
-  const t0 = process.hrtime.bigint();
-  let samples = 0;
-  for (let i = 0; i < n; i++) samples += synthesizeUtterance(seed + i, sps[i % 8], lex).samples.length;
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  const perUtt = s / n;
-  // eslint-disable-next-line no-console
-  console.log(`synth: ${n} utterances (${(samples / 16000).toFixed(0)} s of audio) in ${s.toFixed(2)} s = ${(n / s).toFixed(0)} utt/s, ` +
-    `${((samples / 16000) / s).toFixed(0)}× real time; 2,000 utterances ≈ ${(2000 * perUtt).toFixed(1)} s without file writes`);
-  expect(2000 * perUtt).toBeLessThan(60);
-});
