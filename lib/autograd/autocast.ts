@@ -33,3 +33,22 @@ export function autocastInputs(...xs: (Tensor | null | undefined)[]): (Tensor | 
   if (!first || first.device !== 'cuda') return xs;
   return xs.map((t) => (t instanceof Tensor && t.dtype === 'float32' ? t.to('bfloat16') : t));
 }
+
+/**
+ * @internal For an autocast op: when autocast is on and the first input is a float32 CUDA
+ * tensor, calls `fn` with the float32 inputs cast to bfloat16 (autocast off inside, so the op
+ * runs once); otherwise returns undefined and the op runs as usual.
+ */
+export function underAutocast<T>(inputs: (Tensor | null | undefined)[], fn: (...xs: (Tensor | null | undefined)[]) => T): T | undefined {
+  const first = inputs[0];
+  if (current === null || !(first instanceof Tensor) || first.device !== 'cuda' || first.dtype !== 'float32') return undefined;
+  const cast = inputs.map((t) => (t instanceof Tensor && t.dtype === 'float32' ? t.to('bfloat16') : t));
+  const prev = current;
+  current = null;
+  try {
+    return fn(...cast);
+  } finally {
+    current = prev;
+    cast.forEach((t, i) => t && t !== inputs[i] && t.dispose());
+  }
+}

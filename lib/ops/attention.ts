@@ -15,6 +15,7 @@
  * function of (seed, element index) (Philox, native/core/philox.h), so backward regenerates it
  * and cpu and cuda draw the same mask.
  */
+import { underAutocast } from '../autograd/autocast';
 import { native, NativeHandle } from '../native';
 import { record } from '../autograd/tape';
 import { tensor } from '../tensor/creation';
@@ -77,6 +78,8 @@ function checkTensor(name: string, x: unknown): Tensor {
  * gradient (dq, dk, dv) when an input requires grad.
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  const ac = underAutocast([q, k, v], (qc, kc, vc) => attention(qc as Tensor, kc as Tensor, vc as Tensor, opts));
+  if (ac) return ac;
   checkTensor('q', q);
   checkTensor('k', k);
   checkTensor('v', v);

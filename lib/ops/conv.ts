@@ -12,6 +12,7 @@
  * all three run on the same three native primitives (forward, backward-input, backward-weight).
  * dtypes: float32; bfloat16 on CUDA (weight float32 or bfloat16, grads in each tensor's dtype).
  */
+import { underAutocast } from '../autograd/autocast';
 import { native } from '../native';
 import { needsGrad, record } from '../autograd/tape';
 import { describe, Tensor } from '../tensor/tensor';
@@ -115,6 +116,8 @@ function checkPadding(op: string, p: unknown): void {
 
 /** 1-D convolution of x (N, Cin, L) with w (Cout, Cin/groups, K), as torch.nn.functional.conv1d. */
 export function conv1d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv1dOptions = {}): Tensor {
+  const ac = underAutocast([x, w, bias], (xc, wc, bc) => conv1d(xc as Tensor, wc as Tensor, bc, opts));
+  if (ac) return ac;
   const op = 'conv1d';
   checkTensor(op, 'x', x);
   checkTensor(op, 'weight', w);
@@ -141,6 +144,8 @@ export function conv1d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv1dO
 
 /** 2-D convolution of x (N, Cin, H, W) with w (Cout, Cin/groups, kh, kw), as torch.nn.functional.conv2d. */
 export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+  const ac = underAutocast([x, w, bias], (xc, wc, bc) => conv2d(xc as Tensor, wc as Tensor, bc, opts));
+  if (ac) return ac;
   const op = 'conv2d';
   checkTensor(op, 'x', x);
   checkTensor(op, 'weight', w);
@@ -173,6 +178,8 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
  * torch.nn.functional.conv_transpose1d: the gradient of conv1d with respect to its input.
  */
 export function convTranspose1d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: ConvTranspose1dOptions = {}): Tensor {
+  const ac = underAutocast([x, w, bias], (xc, wc, bc) => convTranspose1d(xc as Tensor, wc as Tensor, bc, opts));
+  if (ac) return ac;
   const op = 'convTranspose1d';
   checkTensor(op, 'x', x);
   checkTensor(op, 'weight', w);

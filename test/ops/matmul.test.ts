@@ -191,3 +191,21 @@ describe.each(testDevices)('autocast and dtype promotion on %s', (device) => {
     expect(closeness(y.dataSync(), exact, tol, tol)).toBeLessThanOrEqual(1);
   });
 });
+
+describeCuda('autocast covers conv and attention', () => {
+  test('conv1d and attention run in bfloat16 under autocast; grads reach float32 weights', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { autocast } = require('../../lib') as typeof import('../../lib');
+    const x = tensor(Float32Array.from(randomArray(2 * 4 * 9)), [2, 4, 9], { device: 'cuda' });
+    const w = tensor(Float32Array.from(randomArray(6 * 4 * 3)), [6, 4, 3], { device: 'cuda', requiresGrad: true });
+    const y = autocast('bfloat16', () => ops.conv1d(x, w, null, { padding: 1 }));
+    expect(y.dtype).toBe('bfloat16');
+    ops.sum(y).backward();
+    expect(w.grad!.dtype).toBe('float32');
+    const q = tensor(Float32Array.from(randomArray(1 * 2 * 5 * 8)), [1, 2, 5, 8], { device: 'cuda', requiresGrad: true });
+    const o = autocast('bfloat16', () => ops.attention(q, q, q));
+    expect(o.dtype).toBe('bfloat16');
+    ops.sum(o).backward();
+    expect(q.grad!.dtype).toBe('float32');
+  });
+});
