@@ -28,3 +28,23 @@ export function describeCuda(name: string, fn: () => void): void {
     describe.skip(name, fn);
   }
 }
+
+/**
+ * Runs GC until earlier test files' forgotten tensors are freed. The addon lives once per jest
+ * worker, so memory() counts what other files in this worker left for the GC; an async test
+ * (whose awaits let the FinalizationRegistry run) must flush them before taking a baseline.
+ */
+export async function settleMemory(): Promise<void> {
+  const gc = (global as unknown as { gc?: () => void }).gc;
+  if (!gc) return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { memory } = require('../../lib') as typeof import('../../lib');
+  let last = -1;
+  for (let i = 0; i < 50; ++i) {
+    gc();
+    await new Promise((r) => setTimeout(r, i < 3 ? 0 : 5));
+    const now = memory().tensors;
+    if (now === last && i >= 3) return;
+    last = now;
+  }
+}

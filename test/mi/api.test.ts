@@ -3,6 +3,7 @@
  * interval, estimateMany == one-by-one, the Module critic == the built-in concat critic, the
  * paper-compatible mode, and no tensors left behind.
  */
+import { settleMemory } from '../helpers/devices';
 import { memory, mi, randn, tensor, Tensor } from '../../lib';
 import { gaussians } from './helpers';
 
@@ -53,10 +54,12 @@ describe('mi.estimate: determinism, seeds, bookkeeping', () => {
   afterAll(() => { x.dispose(); y.dispose(); });
 
   test('same options and seed -> the same estimate; nats, bits, history; nothing left behind', async () => {
+    await settleMemory();
     const before = memory().tensors;
     const a = await mi.estimate(x, y, { ...fast, estimator: 'mine', evalEvery: 10 });
     const b = await mi.estimate(x, y, { ...fast, estimator: 'mine', evalEvery: 10 });
-    expect(memory().tensors).toBe(before);
+    // <=: garbage from earlier files in this worker may still be freed meanwhile; a leak would add.
+    expect(memory().tensors).toBeLessThanOrEqual(before);
     expect(a.nats).toBe(b.nats);
     expect(a.mi).toBe(a.nats);
     expect(a.bits).toBeCloseTo(a.nats / Math.LN2, 12);
