@@ -4,6 +4,7 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 
 import { add, memory, randn } from '../../lib';
+import { settleMemory } from '../helpers/devices';
 
 const addonPath = path.resolve(__dirname, '../../build/Release/mamba_speech.node');
 
@@ -30,6 +31,7 @@ function runWorker(seed: number, n: number): Promise<{ values: number[]; before:
 }
 
 test('loads in several workers at once and matches the main thread', async () => {
+  await settleMemory();
   const mainBase = memory().tensors;
   const held = randn([10], { seed: 1, device: 'cpu' }); // main-thread tensor alive meanwhile
   const results = await Promise.all([11, 12, 13, 14].map((s) => runWorker(s, 4099)));
