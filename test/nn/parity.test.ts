@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import { io, nn, ops, Tensor } from '../../lib';
+// BatchNorm/GroupNorm in the Conformer and extractor: compared in training mode as PyTorch ran.
 import { testDevices } from '../helpers/devices';
 import { normRelError } from '../helpers/reference';
 
@@ -16,6 +17,13 @@ const cases: [string, Build, (m: nn.Module, x: Tensor, lengths: Int32Array) => T
   ['mamba_reverse', (device) => new nn.Mamba({ dModel: 16, dState: 8, device, reverse: true }), (m, x, l) => (m as nn.Mamba).forward(x, l)],
   ['bimamba_outer', (device) => new nn.BiMambaOuter({ dModel: 16, dState: 8, device }), (m, x, l) => (m as nn.BiMambaOuter).forward(x, l)],
   ['mha', (device) => new nn.MultiHeadAttention(16, 4, { device }), (m, x, l) => (m as nn.MultiHeadAttention).forward(x, { keyLengths: l })],
+  ['transformer_post', (device) => new nn.TransformerEncoderLayer({ dModel: 16, nHead: 4, dimFeedforward: 32, dropout: 0, device }),
+    (m, x, l) => (m as nn.TransformerEncoderLayer).forward(x, l)],
+  ['transformer_pre', (device) => new nn.TransformerEncoderLayer({ dModel: 16, nHead: 4, dimFeedforward: 32, dropout: 0, normFirst: true, device }),
+    (m, x, l) => (m as nn.TransformerEncoderLayer).forward(x, l)],
+  ['conformer', (device) => new nn.ConformerLayer({ dModel: 16, nHead: 4, ffnDim: 32, depthwiseKernel: 5, dropout: 0, device }),
+    (m, x, l) => (m as nn.ConformerLayer).forward(x, l)],
+  ['feature_extractor', (device) => new nn.FeatureExtractor({ channels: 8, device }), (m, x) => (m as nn.FeatureExtractor).forward(x).out],
 ];
 
 describe.each(testDevices)('PyTorch parity on %s', (device) => {
@@ -31,13 +39,23 @@ describe.each(testDevices)('PyTorch parity on %s', (device) => {
     const lengths = tensors['input.lengths'].dataSync() as Int32Array;
     const out = call(m, x, lengths);
     const ref = tensors.output.dataSync();
-    expect(normRelError(out.dataSync(), ref)).toBeLessThanOrEqual(1e-4);
+    // Padded query rows are not compared (PyTorch's values there are unspecified).
+    const L = x.ndim === 3 ? x.shape[1] : 0;
+    const C = out.shape[out.ndim - 1];
+    const valid = (i: number): boolean => x.ndim !== 3 || Math.floor(i / C) % L < lengths[Math.floor(i / (L * C))];
+    const keep = (a: ArrayLike<number>) => Array.from(a).filter((_, i) => valid(i));
+    expect(normRelError(keep(out.dataSync()), keep(ref))).toBeLessThanOrEqual(1e-4);
     ops.sum(ops.mul(out, tensors.projection)).backward();
     expect(normRelError(x.grad!.dataSync(), tensors['grad.x'].dataSync())).toBeLessThanOrEqual(1e-3);
     for (const [n, p] of m.namedParameters()) {
       const g = tensors[`grad.${n}`];
       expect({ n, present: g !== undefined }).toEqual({ n, present: true });
-      expect({ n, ok: normRelError(p.grad!.dataSync(), g.dataSync()) <= 1e-3 }).toEqual({ n, ok: true });
+      // A bias right before a training-mode batch norm has an exactly zero gradient (the norm
+      // removes per-channel shifts); both sides are then rounding noise, so compare absolutely.
+      const ref = g.dataSync();
+      const scale = Math.max(...Array.from(ref, Math.abs));
+      const ok = scale < 1e-7 ? Math.max(...Array.from(p.grad!.dataSync(), Math.abs)) < 1e-5 : normRelError(p.grad!.dataSync(), ref) <= 1e-3;
+      expect({ n, ok }).toEqual({ n, ok: true });
     }
   });
 });
