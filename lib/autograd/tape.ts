@@ -32,6 +32,8 @@ export class GradNode {
     readonly numOutputs: number,
     public saved: Tensor[],
     readonly backward: BackwardFn,
+    /** dtype of each output: incoming grads are cast to it (mixed precision paths mix them). */
+    readonly outDtypes: string[] = [],
   ) {
     this.gradOut = new Array(numOutputs).fill(null);
   }
@@ -100,7 +102,7 @@ export function record(
     if (t._node) return { node: t._node, index: t._outIndex };
     return { leaf: t };
   });
-  const node = new GradNode(op, next, outputs.length, saved.map(alias), backward);
+  const node = new GradNode(op, next, outputs.length, saved.map(alias), backward, outputs.map((o) => o.dtype));
   outputs.forEach((o, i) => {
     o.requiresGrad = true;
     o._node = node;
@@ -174,7 +176,15 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
   noGrad(() => {
     while (ready.length) {
       const n = ready.pop()!;
-      const grads = n.gradOut;
+      // A bf16 output can receive a float32 grad from a promoted consumer: hand each backward
+      // grads in its outputs' own dtypes.
+      const grads = n.gradOut.map((g, i) => {
+        const want = n.outDtypes[i];
+        if (!g || !want || g.dtype === want) return g;
+        const c = new Tensor(g.handle('backward').to(want, g.device, recycled()), false, true);
+        g.dispose();
+        return c;
+      });
       n.gradOut = new Array(n.numOutputs).fill(null);
       let inGrads: (Tensor | null | undefined)[];
       try {

@@ -2,7 +2,7 @@
 // batch equal each item alone), hidden-state count and semantics, train/eval difference only
 // through dropout/batch-norm, gradients to every parameter.
 import { memory, nn, noGrad, ops, tensor, Tensor } from '../../lib';
-import { testDevices } from '../helpers/devices';
+import { describeCuda, testDevices } from '../helpers/devices';
 import { closeness, randomArray } from '../helpers/reference';
 
 const C = 16;
@@ -88,5 +88,18 @@ describe.each(testDevices)('encoder layers on %s', (device) => {
     expect(plain.hiddenStates).toBeUndefined();
     plain.out.dispose();
     expect(memory().tensors).toBe(before + 3); // the three h's recomputed above
+  });
+});
+
+describeCuda('encoder layers under bf16 autocast (cuda)', () => {
+  test.each(builders)('%s: runs in bf16, float32 parameters get float32 grads', (_, build) => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { autocast } = require('../../lib') as typeof import('../../lib');
+    const layer = build('cuda');
+    const x = tensor(Float32Array.from(randomArray(2 * 6 * C)), [2, 6, C], { device: 'cuda', requiresGrad: true });
+    const y = autocast('bfloat16', () => layer.forward(x, [6, 4]));
+    ops.sum(y.to('float32')).backward();
+    for (const [n, p] of layer.namedParameters()) expect({ n, dtype: p.grad?.dtype }).toEqual({ n, dtype: 'float32' });
+    expect(x.grad!.dtype).toBe('float32');
   });
 });

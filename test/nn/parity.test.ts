@@ -24,6 +24,9 @@ const cases: [string, Build, (m: nn.Module, x: Tensor, lengths: Int32Array) => T
   ['conformer', (device) => new nn.ConformerLayer({ dModel: 16, nHead: 4, ffnDim: 32, depthwiseKernel: 5, dropout: 0, device }),
     (m, x, l) => (m as nn.ConformerLayer).forward(x, l)],
   ['feature_extractor', (device) => new nn.FeatureExtractor({ channels: 8, device }), (m, x) => (m as nn.FeatureExtractor).forward(x).out],
+  ['conbimamba', (device) => new nn.ConBiMambaLayer({ dModel: 16, ffnDim: 32, depthwiseKernel: 5, dropout: 0, mamba: { dState: 8 }, device }),
+    (m, x, l) => (m as nn.ConBiMambaLayer).forward(x, l)],
+  ['conv_pos', (device) => new nn.ConvPositionalEmbedding(16, { kernel: 8, groups: 4, device }), (m, x) => (m as nn.ConvPositionalEmbedding).forward(x)],
 ];
 
 describe.each(testDevices)('PyTorch parity on %s', (device) => {
