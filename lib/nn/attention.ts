@@ -8,6 +8,7 @@
  * queryLengths give 0 on padded query rows. Under autocast('bfloat16') on CUDA the projections
  * and the attention run in bfloat16.
  */
+import { native } from '../native';
 import { autocastInputs } from '../autograd/autocast';
 import { attention } from '../ops/attention';
 import { linear } from '../ops/matmul';
@@ -57,8 +58,6 @@ export class MultiHeadAttention extends Module {
     this.out_proj = this.module('out_proj', new Linear(embedDim, embedDim, { seed: deriveSeed(seed, 'out_proj'), device: o.device, bias: o.bias !== false }));
     if (this.out_proj.bias) {
       const b = this.out_proj.bias;
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { native } = require('../native') as typeof import('../native');
       const z = zeros(b.shape, { device: b.device });
       native.copyInto(b.handle('MultiHeadAttention'), z.handle('MultiHeadAttention'));
       z.dispose();

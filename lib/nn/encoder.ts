@@ -13,6 +13,9 @@
  * Padded steps are zeroed before every convolution and masked as keys in attention, so valid
  * outputs never depend on what the padding holds.
  */
+import { lt } from '../ops/elementwise';
+import { reshape } from '../ops/shape';
+import { tensor } from '../tensor/creation';
 import { add, mul, relu, gelu, silu, glu } from '../ops/elementwise';
 import { transpose } from '../ops/shape';
 import { arange } from '../tensor/creation';
@@ -40,10 +43,6 @@ export function paddingMask(x: Tensor, lengths: Lengths | null | undefined): Ten
   const L = x.shape[1];
   const lens = lengths instanceof Tensor ? Array.from(lengths.dataSync()) : Array.from(lengths as ArrayLike<number>);
   if (lens.every((n) => n >= L)) return null;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { lt, reshape } = require('../ops') as typeof import('../ops');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { tensor } = require('../tensor/creation') as typeof import('../tensor/creation');
   const t = arange(0, L, 1, { device: x.device, dtype: 'float32' });
   const l = tensor(Float32Array.from(lens), [lens.length, 1], { device: x.device });
   return reshape(lt(reshape(t, [1, L]), l), [lens.length, L, 1]).to(x.dtype);

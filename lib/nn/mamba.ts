@@ -11,6 +11,7 @@
  * the end) and the scan uses its own `reverse` + lengths, so a padded batch gives, on valid
  * steps, exactly what each item gives alone.
  */
+import { native } from '../native';
 import { add, exp, log, mul, neg } from '../ops/elementwise';
 import { linear } from '../ops/matmul';
 import { chunk, contiguous, reshape, split, transpose } from '../ops/shape';
@@ -103,8 +104,6 @@ export class Mamba extends Module {
   }
 
   private copyParam(dst: Tensor, src: Tensor): void {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { native } = require('../native') as typeof import('../native');
     native.copyInto(dst.handle('Mamba'), src.handle('Mamba'));
   }
 

@@ -3,6 +3,9 @@
  * weight_g / weight_v as fairseq's wav2vec2/HuBERT checkpoints store the conv positional
  * embedding).
  */
+import { native } from '../native';
+import { slice } from '../ops/shape';
+import { zeros } from '../tensor/creation';
 import { dropout } from '../ops/dropout';
 import { div, mul, sqrt } from '../ops/elementwise';
 import { embedding } from '../ops/indexing';
@@ -30,19 +33,12 @@ export class Embedding extends Module {
   weight: Tensor;
   constructor(readonly numEmbeddings: number, readonly embeddingDim: number, readonly o: LayerOptions & { paddingIdx?: number } = {}) {
     super();
-    let w = normal([numEmbeddings, embeddingDim], 0, 1, { seed: deriveSeed(o.seed ?? 0, 'weight'), device: o.device });
+    const w = normal([numEmbeddings, embeddingDim], 0, 1, { seed: deriveSeed(o.seed ?? 0, 'weight'), device: o.device });
     if (o.paddingIdx !== undefined) {
       const row = o.paddingIdx < 0 ? o.paddingIdx + numEmbeddings : o.paddingIdx;
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { native } = require('../native') as typeof import('../native');
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { slice } = require('../ops/shape') as typeof import('../ops/shape');
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { zeros } = require('../tensor/creation') as typeof import('../tensor/creation');
       tidy(() => native.copyInto(slice(w, 0, row, row + 1).handle('Embedding'), zeros([1, embeddingDim], { device: o.device }).handle('Embedding')));
     }
     this.weight = this.param('weight', w);
-    w = this.weight;
   }
   /** indices int32 (...) -> (..., dim) */
   forward(indices: Tensor): Tensor {

@@ -4,6 +4,7 @@
  * num_batches_tracked). Shapes: LayerNorm/RMSNorm normalise the trailing `normalizedShape`
  * dims; GroupNorm and BatchNorm1d take (N, C, ...) (BatchNorm1d also (N, C)).
  */
+import { native } from '../native';
 import { batchNorm, groupNorm, layerNorm, rmsNorm } from '../ops/norm';
 import { full, zeros } from '../tensor/creation';
 import { Tensor } from '../tensor/tensor';
@@ -83,8 +84,6 @@ export class BatchNorm1d extends Module {
       training: useBatch, momentum: this.o.momentum ?? 0.1, eps: this.o.eps ?? 1e-5,
     });
     if (this.training && this.num_batches_tracked) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { native } = require('../native') as typeof import('../native');
       const next = this.num_batches_tracked.add(1);
       native.copyInto(this.num_batches_tracked.handle('BatchNorm1d'), next.handle('BatchNorm1d'));
       next.dispose();

@@ -1,29 +1,23 @@
 #include "creation.h"
 
 #include "../../core/cuda_api.h"
+#include "../../core/dispatch.h"
 #include "../../core/error.h"
 
 namespace ms {
 
-#ifdef MAMBA_SPEECH_WITH_CUDA
-#define MS_ON_DEVICE(op, cpu_call, cuda_call) \
-  if (out.device == Device::CPU) { cpu_call; } else { cuda_call; }
-#else
-#define MS_ON_DEVICE(op, cpu_call, cuda_call) \
-  if (out.device == Device::CPU) { cpu_call; } else { cuda::require(op, 0); }
-#endif
 
 Tensor fill(const char* op, const std::vector<int64_t>& shape, double value, DType dtype, Device device,
             const std::shared_ptr<Accounting>& acct) {
   Tensor out = empty(op, shape, dtype, device, acct);
-  if (out.numel() > 0) { MS_ON_DEVICE(op, fill_cpu(out, value), fill_cuda(out, value)); }
+  if (out.numel() > 0) { MS_RUN(out.device, op, fill_cpu(out, value), fill_cuda(out, value)); }
   return out;
 }
 
 Tensor arange(double start, double step, int64_t n, DType dtype, Device device,
               const std::shared_ptr<Accounting>& acct) {
   Tensor out = empty("arange", {n}, dtype, device, acct);
-  if (n > 0) { MS_ON_DEVICE("arange", arange_cpu(out, start, step), arange_cuda(out, start, step)); }
+  if (n > 0) { MS_RUN(out.device, "arange", arange_cpu(out, start, step), arange_cuda(out, start, step)); }
   return out;
 }
 
@@ -34,7 +28,7 @@ Tensor random(RandKind kind, const std::vector<int64_t>& shape, uint64_t seed, u
     fail(op, "dtype must be float32 or bfloat16, got ", dtype_name(dtype));
   Tensor out = empty(op, shape, dtype, device, acct);
   if (out.numel() > 0) {
-    MS_ON_DEVICE(op, random_cpu(out, kind, seed, offset), random_cuda(out, kind, seed, offset));
+    MS_RUN(out.device, op, random_cpu(out, kind, seed, offset), random_cuda(out, kind, seed, offset));
   }
   return out;
 }

@@ -1,6 +1,7 @@
 #include "elementwise.h"
 
 #include "../../core/cuda_api.h"
+#include "../../core/dispatch.h"
 #include "../../core/error.h"
 #include "../copy/copy.h"
 
@@ -37,13 +38,6 @@ void same_dtype(const char* op, const Tensor& a, const Tensor& b) {
 }
 }  // namespace
 
-#ifdef MAMBA_SPEECH_WITH_CUDA
-#define MS_RUN(dev, op, cpu_call, cuda_call) \
-  do { if ((dev) == Device::CPU) { cpu_call; } else { cuda_call; } } while (0)
-#else
-#define MS_RUN(dev, op, cpu_call, cuda_call) \
-  do { if ((dev) == Device::CPU) { cpu_call; } else { cuda::require(op, 0); } } while (0)
-#endif
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b, const std::shared_ptr<Accounting>& acct) {
   const char* name = binary_op_name(op);

@@ -2,6 +2,7 @@
 #include "index.h"
 
 #include "../../core/cuda_api.h"
+#include "../../core/dispatch.h"
 #include "../../core/error.h"
 #include "../copy/copy.h"
 #include "../creation/creation.h"
@@ -9,13 +10,6 @@
 namespace ms {
 namespace {
 
-#ifdef MAMBA_SPEECH_WITH_CUDA
-#define MS_RUN(dev, op, cpu_call, cuda_call) \
-  do { if ((dev) == Device::CPU) { cpu_call; } else { cuda::require(op, 0); cuda_call; } } while (0)
-#else
-#define MS_RUN(dev, op, cpu_call, cuda_call) \
-  do { if ((dev) == Device::CPU) { cpu_call; } else { cuda::require(op, 0); } } while (0)
-#endif
 
 [[noreturn]] void out_of_range(const IndexSpec& s, int64_t v) {
   fail(s.op, "index ", v, " is out of range for dim ", s.dim, " of size ", s.Nx);

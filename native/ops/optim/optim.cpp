@@ -7,18 +7,12 @@
 #include <utility>
 
 #include "../../core/cuda_api.h"
+#include "../../core/dispatch.h"
 #include "../../core/error.h"
 #include "../copy/copy.h"
 
 namespace ms {
 
-#ifdef MAMBA_SPEECH_WITH_CUDA
-#define MS_RUN(dev, op, cpu_call, cuda_call) \
-  do { if ((dev) == Device::CPU) { cpu_call; } else { cuda_call; } } while (0)
-#else
-#define MS_RUN(dev, op, cpu_call, cuda_call) \
-  do { if ((dev) == Device::CPU) { cpu_call; } else { cuda::require(op, 0); } } while (0)
-#endif
 
 std::vector<OptimChunk> optim_chunks(const int64_t* numels, int64_t n) {
   std::vector<OptimChunk> chunks;

@@ -1,6 +1,7 @@
 #include "reduce.h"
 
 #include "../../core/cuda_api.h"
+#include "../../core/dispatch.h"
 #include "../../core/error.h"
 #include "../copy/copy.h"
 
@@ -12,13 +13,6 @@ const char* reduce_op_name(ReduceOp op) {
   return i >= 0 && i < static_cast<int>(ReduceOp::Count) ? names[i] : "reduce";
 }
 
-#ifdef MAMBA_SPEECH_WITH_CUDA
-#define MS_RUN(dev, op, cpu_call, cuda_call) \
-  do { if ((dev) == Device::CPU) { cpu_call; } else { cuda_call; } } while (0)
-#else
-#define MS_RUN(dev, op, cpu_call, cuda_call) \
-  do { if ((dev) == Device::CPU) { cpu_call; } else { cuda::require(op, 0); } } while (0)
-#endif
 
 namespace {
 Tensor rows_view(const char* op, const Tensor& x_in, int64_t rows, int64_t k, const std::shared_ptr<Accounting>& acct) {
