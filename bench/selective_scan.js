@@ -5,8 +5,8 @@
 //   node bench/selective_scan.js [--ref bench/results/torch_selective_scan.json] [--iters 30] [--cpu-only]
 //                                [--kernels 2,1]   (CUDA kernel versions, MAMBA_SPEECH_SCAN_KERNEL)
 //
-// Timing: synchronize, then host clock around one call (+ synchronize); median of `iters` after
-// 5 warm-up calls. Options as in a Mamba block: z, deltaSoftplus, deltaBias, D, variable B/C (G = 1).
+// Timing: CUDA events recorded before and after one call (the stream idle before it), median of
+// `iters` after 5 warm-up calls; on the CPU the host clock. Options as in a Mamba block: z, deltaSoftplus, deltaBias, D, variable B/C (G = 1).
 // Floors (state the counts):
 //   bytes: forward reads u, delta, z, B, C and writes out; backward reads u, delta, z, B, C, dout
 //          and writes du, ddelta, dz, dB, dC (element size of the dtype) — over the d2d copy
@@ -48,16 +48,21 @@ function inputs(B, D, N, L, dtype, device) {
   });
 }
 
-function timeIt(fn, sync, n) {
+function timeIt(fn, sync, n, device) {
   for (let i = 0; i < 5; ++i) fn();
   sync();
   const ts = [];
   for (let i = 0; i < n; ++i) {
     sync();
-    const t0 = process.hrtime.bigint();
-    fn();
-    sync();
-    ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    if (device === 'cuda') {
+      const a = native.eventRecord();
+      fn();
+      ts.push(native.eventElapsed(a, native.eventRecord()));
+    } else {
+      const t0 = process.hrtime.bigint();
+      fn();
+      ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
   }
   return median(ts);
 }
@@ -66,7 +71,7 @@ function run(B, D, N, L, dtype, device, n) {
   const t = inputs(B, D, N, L, dtype, device);
   const sync = device === 'cuda' ? () => ms.synchronize() : () => {};
   const opts = { D: t.Dk, z: t.z, deltaBias: t.bias, deltaSoftplus: true };
-  const fwd = timeIt(() => ms.noGrad(() => ms.tidy(() => ms.selectiveScan(t.u, t.delta, t.A, t.B, t.C, opts).out)).dispose(), sync, n);
+  const fwd = timeIt(() => ms.noGrad(() => ms.tidy(() => ms.selectiveScan(t.u, t.delta, t.A, t.B, t.C, opts).out)).dispose(), sync, n, device);
   for (const k of ['u', 'delta', 'z', 'B', 'C', 'A', 'Dk', 'bias']) t[k].requiresGrad = true;
   const g = ms.tidy(() => ms.mul(ms.rand([B, D, L], { device, dtype }), 1));
   const fb = timeIt(() => {
@@ -78,7 +83,7 @@ function run(B, D, N, L, dtype, device, n) {
       if (t[k].grad) t[k].grad.dispose();
       t[k].grad = null;
     }
-  }, sync, n);
+  }, sync, n, device);
   for (const k of Object.keys(t)) t[k].dispose();
   g.dispose();
   return { fwd, fb };

@@ -94,6 +94,9 @@ export interface NativeAddon {
   synchronize(): void;
   /** kind 0 h2d pageable, 1 h2d pinned, 2 d2h pinned, 3 d2d; returns median seconds. */
   timeCopy(kind: number, bytes: number, iters: number): number;
+  /** Benchmarks: record a CUDA event on the stream (returns its id); milliseconds between two. */
+  eventRecord(): number;
+  eventElapsed(a: number, b: number): number;
   /** A handle over `x`'s storage with another shape/strides/offset (bounds-checked). */
   view(x: NativeHandle, shape: number[], strides: number[], offset: number, recycle?: NativeHandle): NativeHandle;
   /** `x` itself if contiguous, else a row-major copy. */

@@ -20,6 +20,8 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&Addon::SetNumThreads>("setNumThreads"),
       InstanceMethod<&Addon::Synchronize>("synchronize"),
       InstanceMethod<&Addon::TimeCopy>("timeCopy"),
+      InstanceMethod<&Addon::EventRecord>("eventRecord"),
+      InstanceMethod<&Addon::EventElapsed>("eventElapsed"),
   });
   Napi::Function ctor = TensorHandle::Init(env);
   handle_ctor = Napi::Persistent(ctor);

@@ -29,7 +29,7 @@ class Addon : public Napi::Addon<Addon> {
 #define MS_DECL(name) Napi::Value name(const Napi::CallbackInfo& info);
   MS_DECL(FromTypedArray) MS_DECL(Fill) MS_DECL(Arange) MS_DECL(Random)
   MS_DECL(BuildInfo) MS_DECL(Memory) MS_DECL(EmptyCache) MS_DECL(SetNumThreads) MS_DECL(Synchronize)
-  MS_DECL(TimeCopy)
+  MS_DECL(TimeCopy) MS_DECL(EventRecord) MS_DECL(EventElapsed)
 #undef MS_DECL
 };
 

@@ -73,4 +73,15 @@ Napi::Value Addon::TimeCopy(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ms::cuda::time_copy(kind, static_cast<size_t>(bytes), iters, 0));
 }
 
+// eventRecord() -> id; eventElapsed(a, b) -> milliseconds between two recorded events (waits for b).
+Napi::Value Addon::EventRecord(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), ms::cuda::event_record(0));
+}
+
+Napi::Value Addon::EventElapsed(const Napi::CallbackInfo& info) {
+  const int a = static_cast<int>(number_arg("eventElapsed", "a", info[0]));
+  const int b = static_cast<int>(number_arg("eventElapsed", "b", info[1]));
+  return Napi::Number::New(info.Env(), ms::cuda::event_elapsed_ms(a, b));
+}
+
 }  // namespace msb

@@ -54,5 +54,11 @@ void check_launch(const char* op);
 // kind: 0 = h2d pageable, 1 = h2d pinned, 2 = d2h pinned, 3 = d2d.
 double time_copy(int kind, size_t bytes, int iters, int device);
 
+// Benchmark timing with CUDA events on the device's stream: event_record() records a new event
+// and returns its id (a ring of 1024 ids; an id is valid until 1024 later records);
+// event_elapsed_ms(a, b) waits for b and returns the milliseconds between a and b.
+int event_record(int device);
+double event_elapsed_ms(int a, int b);
+
 }  // namespace cuda
 }  // namespace ms

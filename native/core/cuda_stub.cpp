@@ -27,6 +27,8 @@ void memcpy_d2d(void*, const void*, size_t, int) { fail("copy", kNoCuda); }
 void synchronize(int) {}
 void check_launch(const char*) {}
 double time_copy(int, size_t, int, int) { fail("benchmark", kNoCuda); }
+int event_record(int) { fail("eventRecord", kNoCuda); }
+double event_elapsed_ms(int, int) { fail("eventElapsed", kNoCuda); }
 
 }  // namespace cuda
 }  // namespace ms

@@ -156,5 +156,44 @@ double time_copy(int kind, size_t bytes, int iters, int device) {
   return ms_list[ms_list.size() / 2] * 1e-3;
 }
 
+namespace {
+constexpr int kEvents = 1024;
+struct EventRing {
+  std::mutex mu;
+  cudaEvent_t ev[kEvents] = {};
+  int next = 0;
+};
+EventRing& events() {
+  static EventRing r;
+  return r;
+}
+}  // namespace
+
+int event_record(int device) {
+  require("eventRecord", device);
+  EventRing& r = events();
+  std::lock_guard<std::mutex> lock(r.mu);
+  const int id = r.next;
+  r.next = (r.next + 1) % kEvents;
+  if (!r.ev[id]) MS_CUDA_CHECK("eventRecord", cudaEventCreate(&r.ev[id]));
+  MS_CUDA_CHECK("eventRecord", cudaEventRecord(r.ev[id], s_of(device)));
+  return id;
+}
+
+double event_elapsed_ms(int a, int b) {
+  EventRing& r = events();
+  cudaEvent_t ea, eb;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (a < 0 || a >= kEvents || b < 0 || b >= kEvents || !r.ev[a] || !r.ev[b]) fail("eventElapsed", "unknown event id");
+    ea = r.ev[a];
+    eb = r.ev[b];
+  }
+  MS_CUDA_CHECK("eventElapsed", cudaEventSynchronize(eb));
+  float t = 0;
+  MS_CUDA_CHECK("eventElapsed", cudaEventElapsedTime(&t, ea, eb));
+  return t;
+}
+
 }  // namespace cuda
 }  // namespace ms

@@ -29,12 +29,34 @@ namespace scan2 {
 
 using scan::Params;
 constexpr int kSave = static_cast<int>(kScanSaveEvery);
-// Rows (warps) per block and steps per lane (K: a multiple of 4 dividing 32). Forward: 4 rows
-// share B/C through L1; K = 16 gives 512-step chunks at 128 registers. Backward: 8 rows cut the
-// dB/dC atomics 8x against one row per block; K = 4 fits 128 registers (2 blocks of 8 warps per
-// SM); K = 8 needs ~200 (ptxas: ~340 bytes of spills at 128) — a tuning knob for the GPU runs.
-constexpr int kRowsFwd = 4, kItemsFwd = 16;
-constexpr int kRowsBwd = 8, kItemsBwd = 4;
+// Rows (warps) per block, steps per lane (K: 4, 8 or 16, so lane boundaries meet the 64-step
+// save points) and blocks per SM (the register budget: 65536 / (32 rows * blocks)). Measured on an
+// H200 with bench/native/scan_sweep.sh (kernel time, CUDA events):
+//   forward  K = 16, 4 rows, 4 blocks (128 registers): 16-step chains amortize the 5-level
+//            shuffle scan; K = 8 is 1.4-1.9x slower, 3 blocks at 168 registers 1.1-1.3x slower.
+//   backward K = 4, 4 rows, 4 blocks (128 registers): K = 8 needs ~230 registers (8 warps per
+//            SM, 1.6x slower); 8 rows per block are within 3%.
+// The macros exist so the harness can sweep them (nvcc -DMS_SCAN_KF=8 ...); the addon uses these.
+#ifndef MS_SCAN_KF
+#define MS_SCAN_KF 16
+#endif
+#ifndef MS_SCAN_RF
+#define MS_SCAN_RF 4
+#endif
+#ifndef MS_SCAN_FWD_MINB
+#define MS_SCAN_FWD_MINB 4
+#endif
+#ifndef MS_SCAN_KB
+#define MS_SCAN_KB 4
+#endif
+#ifndef MS_SCAN_RB
+#define MS_SCAN_RB 4
+#endif
+#ifndef MS_SCAN_BWD_MINB
+#define MS_SCAN_BWD_MINB 4
+#endif
+constexpr int kRowsFwd = MS_SCAN_RF, kItemsFwd = MS_SCAN_KF, kMinBlocksFwd = MS_SCAN_FWD_MINB;
+constexpr int kRowsBwd = MS_SCAN_RB, kItemsBwd = MS_SCAN_KB, kMinBlocksBwd = MS_SCAN_BWD_MINB;
 
 // Host: every row of the (B, D, L) and (B, G, N, L) tensors in p starts 16-byte aligned.
 bool rows_aligned(const Params& p, int elem_bytes);
@@ -46,6 +68,18 @@ __device__ __forceinline__ float ex2(float x) {
   return y;
 }
 
+// Fast forms of the per-(row, step) math on the SFU (relative error ~1e-6, against 20-40
+// instructions each for the IEEE-accurate expf / log1pf / division): sigmoid, and softplus with
+// log1p(e) by its series below e = 1/8 (6 terms, relative error < 4e-7) and log(1 + e) above.
+__device__ __forceinline__ float fast_sigmoid(float x) { return __frcp_rn(1.f + __expf(-x)); }
+__device__ __forceinline__ float fast_softplus(float x) {
+  const float e = __expf(x);
+  const float series = e * fmaf(e, fmaf(e, fmaf(e, fmaf(e, fmaf(e, -1.f / 6, 0.2f), -0.25f), 1.f / 3), -0.5f), 1.f);
+  const float v = e < 0.125f ? series : __logf(1.f + e);
+  return x <= 20.f ? v : x;
+}
+__device__ __forceinline__ float fast_dt(float x, bool softplus) { return softplus ? fast_softplus(x) : x; }
+
 // A row's place: its block's (b, g) and the time extent shared by the block.
 struct Row {
   int64_t b, g, bg, d, row;  // row = b * D + d
@@ -56,8 +90,12 @@ struct Row {
 
 __device__ __forceinline__ Row row_of(const Params& p, int warp) {
   Row r;
-  r.bg = blockIdx.x / p.bpg;
-  r.blk = blockIdx.x % p.bpg;
+  // Blocks launched together take different (batch, group)s: the backward's dB/dC atomics then
+  // spread over B G accumulator rows instead of piling onto one (1.26x faster backward at
+  // (16, 1536, 16, 1024) on an H200).
+  const int64_t nbg = p.batch * p.ngroups;
+  r.bg = blockIdx.x % nbg;
+  r.blk = blockIdx.x / nbg;
   r.b = r.bg / p.ngroups;
   r.g = r.bg % p.ngroups;
   const int64_t gsize = p.dim / p.ngroups, dloc = r.blk * p.rpb + warp;
@@ -142,6 +180,67 @@ __device__ __forceinline__ void load_k(const uint16_t* row, int t0, bool rev, in
       v[i] = t >= 0 && t < lim ? bf16_to_f32(__ldg(row + t)) : 0.f;
     }
   }
+}
+
+// K consecutive memory steps [t0, t0 + K) of a row kept as loaded (memory order; bf16 packed two
+// per register), for values loaded one state ahead (prefetch) at half the registers in bf16.
+// get(j): the value at memory index j (item i of a lane is j = i, or K - 1 - i in reverse).
+// load(at, t0, lim, full): at = row + t0; full = the chunk-constant "aligned and all K steps in
+// [0, lim)" (16-byte vector loads), else steps outside [0, lim) read as 0.
+template <typename TI, int K>
+struct RawK;
+template <int K>
+struct RawK<float, K> {
+  float m[K];
+  __device__ __forceinline__ float get(int j) const { return m[j]; }
+  __device__ __forceinline__ void load(const float* at, int t0, int lim, bool full) {
+    if (full) {
+#pragma unroll
+      for (int q = 0; q < K / 4; ++q) {
+        const float4 x = __ldg(reinterpret_cast<const float4*>(at) + q);
+        m[4 * q] = x.x, m[4 * q + 1] = x.y, m[4 * q + 2] = x.z, m[4 * q + 3] = x.w;
+      }
+    } else {
+#pragma unroll
+      for (int j = 0; j < K; ++j) m[j] = t0 + j >= 0 && t0 + j < lim ? __ldg(at + j) : 0.f;
+    }
+  }
+};
+template <int K>
+struct RawK<uint16_t, K> {
+  uint32_t w[K / 2];
+  __device__ __forceinline__ float get(int j) const { return j & 1 ? bf_hi(w[j >> 1]) : bf_lo(w[j >> 1]); }
+  __device__ __forceinline__ void load(const uint16_t* at, int t0, int lim, bool full) {
+    if (full) {
+      if constexpr (K % 8 == 0) {
+#pragma unroll
+        for (int q = 0; q < K / 8; ++q) {
+          const uint4 x = __ldg(reinterpret_cast<const uint4*>(at) + q);
+          w[4 * q] = x.x, w[4 * q + 1] = x.y, w[4 * q + 2] = x.z, w[4 * q + 3] = x.w;
+        }
+      } else {
+#pragma unroll
+        for (int q = 0; q < K / 4; ++q) {
+          const uint2 x = __ldg(reinterpret_cast<const uint2*>(at) + q);
+          w[2 * q] = x.x, w[2 * q + 1] = x.y;
+        }
+      }
+    } else {
+#pragma unroll
+      for (int j = 0; j < K / 2; ++j) {
+        const int t = t0 + 2 * j;
+        const uint32_t lo = t >= 0 && t < lim ? __ldg(at + 2 * j) : 0u;
+        const uint32_t hi = t + 1 >= 0 && t + 1 < lim ? __ldg(at + 2 * j + 1) : 0u;
+        w[j] = lo | (hi << 16);
+      }
+    }
+  }
+};
+
+// Whether a lane's K steps from t0 take the vector path of RawK::load / load_k (chunk-constant).
+template <int K>
+__device__ __forceinline__ bool full_k(bool vec, int t0, int lim) {
+  return vec && t0 >= 0 && t0 + K <= lim;
 }
 
 // Stores K values (processing order) to memory steps [t0, t0 + K) of a row, those in [0, L).

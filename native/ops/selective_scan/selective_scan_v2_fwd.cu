@@ -1,13 +1,18 @@
 // selective_scan_v2_fwd.cu — the selective scan forward, kernel version 2 (work split: scan_v2.cuh).
 //
-// Napkin math, (B, D, N, L) = (16, 1536, 16, 1024) bf16 on an H200 (132 SMs, 1.98 GHz):
-//   exp:   4.0e8 ex2 at 16 / clock / SM                                    = 0.096 ms
-//   issue: ~11 instructions per (b, d, t, n) per lane (ex2, dt*A, dt*u*B, compose a and b, re-run
-//          h, C.h, bf16 unpack of B and C, ~2 for the 5-step shuffle scan amortized over K = 16)
-//          = 4.0e8 * 11 / 32 warp instructions at 4 / clock / SM               = 0.13 ms
-//   bytes: u, delta, z, out = 4 * 50 MB (+ chunk-start states 25 MB when saving) at 4 TB/s = 0.05 ms
-// so ~0.15-0.2 ms expected, against 1.2 ms for version 1 and 0.44 ms for mamba-ssm.
-// Registers: dt, dt*u, y (3 K) live across the chunk, a, b (2 K) per state: ~100 at K = 16.
+// Per state n, each lane runs its K steps from a zero state (h'_i), keeping the product P_i of
+// its a's; (P_K, h'_K) is the lane's map, scanned over the lanes and seeded by the state carried
+// from the previous chunk. With h_in the state entering the lane, h_i = h'_i + P_i h_in, so
+// y_i += C_i h'_i during the run and (C_i P_i) h_in after the scan: the items never wait on the
+// scan in a second dependent pass. A (and, for bf16, B and C) of state n + 1 load during state n.
+//
+// Counts, (B, D, N, L) = (16, 1536, 16, 1024) bf16 on an H200 (132 SMs, 1.98 GHz):
+//   exp:   4.0e8 ex2 at 16 / clock / SM = 0.096 ms.
+//   issue: per (b, d, t, n) per lane ~10 instructions (dt A, ex2, dt u B, h', P, y, C P, y after
+//          the scan, two bf16 unpacks) plus the per-state scan and per-step softplus/silu
+//          amortized: ncu counts ~20 warp instructions per 32 elements = 0.25 ms at 4 / clock / SM.
+//   bytes: u, delta, z, out = 4 * 50 MB (+ chunk-start states 25 MB when saving) = 0.05 ms.
+// Measured 0.40 ms (mamba-ssm: 0.44 ms); the kernel issues on ~70% of cycles.
 #include <cuda_runtime.h>
 
 #include "../../core/cuda_api.h"
@@ -19,7 +24,7 @@ namespace scan2 {
 namespace {
 
 template <typename TI, int K, bool kRev>
-__global__ void __launch_bounds__(kRowsFwd * 32, 4) scan_fwd_v2_kernel(Params p) {
+__global__ void __launch_bounds__(kRowsFwd * 32, kMinBlocksFwd) scan_fwd_v2_kernel(Params p) {
   constexpr int CH = 32 * K;
   extern __shared__ float smem[];
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -54,47 +59,69 @@ __global__ void __launch_bounds__(kRowsFwd * 32, 4) scan_fwd_v2_kernel(Params p)
 #pragma unroll
       for (int i = 0; i < K; ++i) {
         const int t = item_t<K>(rev, t0, i);
-        dt[i] = t >= 0 && t < r.len ? scan_dt(dd[i] + bias, p.softplus) : 0.f;
+        dt[i] = t >= 0 && t < r.len ? fast_dt(dd[i] + bias, p.softplus) : 0.f;
         dtu[i] = dt[i] * uu[i];
         y[i] = Dv * uu[i];
       }
     }
+    // Pointers advance by one row per state (no 64-bit index math in the loop). B/C prefetch for
+    // bf16 only: f32 B/C of the next state spill at K = 16 (f32 is 1.1x slower with it).
+    constexpr bool pf = sizeof(TI) == 2;
+    const bool full = full_k<K>(vec, t0, r.len);
+    const TI* Bp = Bg + t0;
+    const TI* Cp = Cg + t0;
+    float* sv = p.saved && k0 % kSave == 0 && k0 < r.hi ? p.saved + (r.row * p.n_chunks + k0 / kSave) * N : nullptr;
+    float An = __ldg(A);
+    RawK<TI, K> Bn, Cn;
+    if (pf) {
+      Bn.load(Bp, t0, r.len, full);
+      Cn.load(Cp, t0, r.len, full);
+    }
     for (int n = 0; n < N; ++n) {
-      const float A2 = __ldg(A + n) * scan::kLog2e;
-      float a[K], b[K], at = 1.f, bt = 0.f;
-      {
-        float Bv[K];
-        load_k<K>(Bg + static_cast<int64_t>(n) * L, t0, rev, r.len, vec, Bv);
-#pragma unroll
-        for (int i = 0; i < K; ++i) {
-          a[i] = ex2(dt[i] * A2);
-          b[i] = dtu[i] * Bv[i];
-          bt = fmaf(a[i], bt, b[i]);
-          at *= a[i];
+      const float A2 = An * scan::kLog2e;
+      if (n + 1 < N) An = __ldg(A + n + 1);
+      RawK<TI, K> Bc, Cc;
+      if (pf) {
+        Bc = Bn;
+        Cc = Cn;
+        Bp += L, Cp += L;
+        if (n + 1 < N) {
+          Bn.load(Bp, t0, r.len, full);
+          Cn.load(Cp, t0, r.len, full);
         }
+      } else {
+        Bc.load(Bp, t0, r.len, full);
+        Cc.load(Cp, t0, r.len, full);
+        Bp += L, Cp += L;
       }
+      float q[K], hp = 0.f, P = 1.f;
+#pragma unroll
+      for (int i = 0; i < K; ++i) {
+        const int j = rev ? K - 1 - i : i;
+        const float a = ex2(dt[i] * A2), c = Cc.get(j);
+        hp = fmaf(a, hp, dtu[i] * Bc.get(j));
+        P *= a;
+        y[i] = fmaf(c, hp, y[i]);
+        q[i] = c * P;
+      }
+      float at = P, bt = hp;
       warp_scan_up(at, bt);
       const float h0 = carry[n];
       float ain = __shfl_up_sync(0xffffffffu, at, 1), bin = __shfl_up_sync(0xffffffffu, bt, 1);
       if (lane == 0) ain = 1.f, bin = 0.f;
-      float h = fmaf(ain, h0, bin);  // state before the lane's first step
+      const float h = fmaf(ain, h0, bin);  // state before the lane's first step
       const float hend = __shfl_sync(0xffffffffu, fmaf(at, h0, bt), 31);
-      if (p.saved && k0 % kSave == 0 && k0 < r.hi) p.saved[(r.row * p.n_chunks + k0 / kSave) * N + n] = h;
+      if (sv) sv[n] = h;
       __syncwarp();
       if (lane == 0) carry[n] = hend;
-      float Cv[K];
-      load_k<K>(Cg + static_cast<int64_t>(n) * L, t0, rev, r.len, vec, Cv);
 #pragma unroll
-      for (int i = 0; i < K; ++i) {
-        h = fmaf(a[i], h, b[i]);
-        y[i] = fmaf(Cv[i], h, y[i]);
-      }
+      for (int i = 0; i < K; ++i) y[i] = fmaf(q[i], h, y[i]);
     }
     if (z) {
       float zz[K];
       load_k<K>(z, t0, rev, r.len, vec, zz);
 #pragma unroll
-      for (int i = 0; i < K; ++i) y[i] *= scan_silu(zz[i]);
+      for (int i = 0; i < K; ++i) y[i] *= zz[i] * fast_sigmoid(zz[i]);
     }
     // Steps outside [0, len) already give 0 (every input read as 0 there).
     store_k<K>(out, t0, rev, L, vec, y);
