@@ -1,13 +1,13 @@
 // scan_v2.cuh — kernel version 2 of the CUDA selective scan: what its forward and backward share.
 //
 // Work split: a warp per row (b, d); a block is kRows consecutive channels of one (batch, group),
-// so B/C reads are shared through L1 and, in the backward, dB/dC are summed over the block's rows
-// in shared memory before one atomic per block. Time goes in chunks of CH = 32 K processed steps:
-// lane j holds steps [j K, j K + K) of the chunk in registers (u, dt, dt u, the output). For each
-// state n a chunk is one scan of the affine maps h -> a h + b (a = exp(dt A), b = dt u B): a lane
-// composes its K maps, 5 shuffle steps compose them over the lanes, the state carried from the
-// previous chunk (shared memory, one float per (row, n)) seeds them, and each lane re-runs its K
-// steps from its incoming state. The backward runs the same scan the other way for the adjoint.
+// so B/C reads are shared through L1; consecutive blocks take different (batch, group)s (see
+// row_of). Time goes in chunks of CH = 32 K processed steps: lane j holds steps [j K, j K + K)
+// of the chunk in registers (u, dt, dt u, the output). For each state n a chunk is one scan of
+// the affine maps h -> a h + b (a = exp(dt A), b = dt u B): a lane composes its K maps, 5
+// shuffle steps compose them over the lanes, the state carried from the previous chunk (shared
+// memory, one float per (row, n)) seeds them, and each lane applies its incoming state to its K
+// steps. The backward runs the same scan the other way for the adjoint (scan_v2_bwd_kernel.cuh).
 //
 // Why it is faster than version 1 (one warp stepping 8 rows serially through 32-step tiles staged
 // in shared memory): all 32 lanes work on one row's time axis with the state in registers, loads
