@@ -21,6 +21,9 @@ const cases: [string, ScanCase][] = [
   ['reverse with lengths L=130', { B: 3, D: 3, L: 130, N: 16, G: 0, ...all, reverse: true, lengths: 'mixed' }],
   ['reverse with lengths G=2 L=7', { B: 4, D: 4, L: 7, N: 4, G: 2, z: true, last: true, reverse: true, lengths: [7, 0, 3, 1] }],
   ['last state only, no D L=65 N=16', { B: 2, D: 7, L: 65, N: 16, G: 0, last: true, init: true, lengths: [64, 65] }],
+  ['odd N=17 (CPU pads the state) L=129 G=2', { B: 2, D: 4, L: 129, N: 17, G: 2, ...all }],
+  ['N=64 L=4500 reverse with lengths (CPU backward in 2 segments)', { B: 2, D: 2, L: 4500, N: 64, G: 0, ...all, reverse: true, lengths: [4500, 3001] }],
+  ['N=16 L=9000 (CPU backward in 2 segments)', { B: 1, D: 2, L: 9000, N: 16, G: 0, ...all }],
 ];
 
 const TOL = 1e-4; // float32 vs float64, see err() in scan_cases.ts
