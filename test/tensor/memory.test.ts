@@ -4,15 +4,19 @@ import { testDevices } from '../helpers/devices';
 
 const gc = (global as unknown as { gc?: () => void }).gc;
 
-// GC until `done` holds (or ~2 s pass): the registry's callbacks run as later tasks, and under
-// load (other test workers) a few GC rounds may pass before all of them have run.
-async function collect(done: () => boolean = () => false): Promise<void> {
+// GC until `done` holds (or ~10 s pass): the registry's callbacks run as later tasks, and under
+// load (other test workers) many GC rounds may pass before all of them have run. Without a
+// `done` predicate, stop once the live count has been stable for 5 rounds.
+async function collect(done?: () => boolean): Promise<void> {
   let last = -1;
-  for (let i = 0; i < 200; ++i) {
+  let stable = 0;
+  const deadline = Date.now() + 10000;
+  for (let i = 0; Date.now() < deadline; ++i) {
     gc!();
     await new Promise((r) => setTimeout(r, i < 5 ? 0 : 10));
     const now = memory().tensors;
-    if (done() || (now === last && i >= 5)) return;
+    if (done ? done() : now === last && ++stable >= 5) return;
+    if (now !== last) stable = 0;
     last = now;
   }
 }
