@@ -63,4 +63,23 @@ function loadReference(file) {
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }
 
-module.exports = { median, timePerCall, machine, printTable, writeJson, loadReference };
+/**
+ * The library: the built package (dist) when present, else the TypeScript sources compiled on
+ * require (typescript.transpileModule, no type check).
+ */
+function loadLibrary() {
+  try {
+    const m = require('..');
+    if (m.mi) return m;
+  } catch (e) { /* dist not built: fall through to the TypeScript sources */ }
+  const ts = require('typescript');
+  require.extensions['.ts'] = (module, filename) => {
+    const { outputText } = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
+      fileName: filename, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, esModuleInterop: true },
+    });
+    module._compile(outputText, filename);
+  };
+  return require(path.join(__dirname, '..', 'lib'));
+}
+
+module.exports = { median, timePerCall, machine, printTable, writeJson, loadReference, loadLibrary };

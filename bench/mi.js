@@ -10,25 +10,9 @@
 // pairs it is pair-steps/s (13 per batched step). The reference is bench/torch_mi.py, the same
 // loop in PyTorch on the same machine: its 13-pair figure is 13 sequential runs.
 'use strict';
-const fs = require('fs');
-const path = require('path');
-const { machine, printTable, writeJson, loadReference } = require('./common');
+const { machine, printTable, writeJson, loadReference, loadLibrary } = require('./common');
 
-function load() {
-  try {
-    const m = require('..');
-    if (m.mi) return m;
-  } catch (e) { /* dist not built: fall through to the TypeScript sources */ }
-  const ts = require('typescript');
-  require.extensions['.ts'] = (module, filename) => {
-    const { outputText } = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
-      fileName: filename, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, esModuleInterop: true },
-    });
-    module._compile(outputText, filename);
-  };
-  return require(path.join(__dirname, '..', 'lib'));
-}
-const ms = load();
+const ms = loadLibrary();
 
 const args = process.argv.slice(2);
 const arg = (k, d) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);

@@ -16,7 +16,7 @@
 import { noGrad } from '../autograd/tape';
 import { add, clamp, div, exp, mul, neg, softplus, sub } from '../ops/elementwise';
 import { logsumexp, mean, sum } from '../ops/reduce';
-import { reshape, slice } from '../ops/shape';
+import { reshape, slice, stack } from '../ops/shape';
 import { full, tensor } from '../tensor/creation';
 import { keep } from '../tensor/scope';
 import { Tensor } from '../tensor/tensor';
@@ -130,61 +130,57 @@ export function objective(est: Estimator, sc: Scores, o: { alpha: number; tau: n
   }
 }
 
-/** Per-critic accumulator of the held-out value over chunks, in float64 on the host. */
+/**
+ * The held-out statistics of one chunk of C rows, reduced on the device to (P, 2):
+ *   [:, 0]  Σ_i tj_i
+ *   [:, 1]  log Σ e^tm over the marginal samples (clipped to ±τ for smile; nwj reads
+ *           Σ e^(tm - 1) as e^(lse - 1)), or for infonce Σ_i (S_ii - logsumexp_j S_ij).
+ * Only 2P floats per chunk reach the host: an all-pairs chunk holds P·C² scores (15 critics x
+ * 256² = 1M floats), and looping over those on the host cost ~1 s per evaluation on a GPU run.
+ */
+export function chunkStats(est: Estimator, sc: Scores, tau: number): Tensor {
+  const { tj, tm, S, mask } = sc;
+  let second: Tensor;                                                  // (P)
+  if (est === 'infonce') {
+    if (S === null) throw new Error('[mi.estimate] infonce needs all-pairs scores');
+    second = sum(sub(tj, logsumexp(S, 2)), 1);
+  } else {
+    const t = est === 'smile' ? clamp(tm, -tau, tau) : tm;
+    second = logsumexp(mask ? add(t, mask.log) : t, 1);
+  }
+  return stack([sum(tj, 1), second], 1);                               // (P, 2)
+}
+
+/** Per-critic accumulator of the held-out value over chunks (chunkStats), in float64 on the host. */
 export class HeldOutAcc {
   private jointSum = 0;
   private joint = 0;
-  private lseMax = -Infinity;   // streaming log-sum-exp of the marginal scores (clipped for smile)
-  private lseSum = 0;
-  private expSum = 0;           // sum exp(tm - 1) (nwj)
+  private lse = -Infinity;      // log Σ e^tm over every chunk so far
   private marg = 0;
-  private ncSum = 0;            // sum over rows of log C + S_ii - logsumexp_j S_ij (infonce)
+  private ncSum = 0;            // Σ over rows of log C + S_ii - logsumexp_j S_ij (infonce)
   private ncRows = 0;
 
-  constructor(private readonly est: Estimator, private readonly tau: number) {}
+  constructor(private readonly est: Estimator) {}
 
-  private addLse(v: number): void {
-    if (v > this.lseMax) {
-      this.lseSum = this.lseSum * Math.exp(this.lseMax - v) + 1;
-      this.lseMax = v;
-    } else {
-      this.lseSum += Math.exp(v - this.lseMax);
-    }
-  }
-
-  /** Joint scores of one chunk (C values) and its marginals: C shuffled scores, or all C² (row-major) scores. */
-  add(tj: ArrayLike<number>, tm: ArrayLike<number>, allPairs: boolean): void {
-    const C = tj.length;
-    for (let i = 0; i < C; ++i) this.jointSum += tj[i];
-    this.joint += C;
+  /** One chunk: its two chunkStats values, C rows, and its count of marginal samples. */
+  add(jointSum: number, second: number, C: number, marginals: number): void {
     if (this.est === 'infonce') {
-      for (let i = 0; i < C; ++i) {
-        let mx = -Infinity;
-        for (let j = 0; j < C; ++j) mx = Math.max(mx, tm[i * C + j]);
-        let s = 0;
-        for (let j = 0; j < C; ++j) s += Math.exp(tm[i * C + j] - mx);
-        this.ncSum += Math.log(C) + tm[i * C + i] - (mx + Math.log(s));
-      }
+      this.ncSum += second + C * Math.log(C);
       this.ncRows += C;
       return;
     }
-    const take = (v: number): void => {
-      if (this.est === 'nwj') this.expSum += Math.exp(v - 1);
-      else this.addLse(this.est === 'smile' ? Math.min(this.tau, Math.max(-this.tau, v)) : v);
-      this.marg += 1;
-    };
-    if (allPairs) {
-      for (let i = 0; i < C; ++i) for (let j = 0; j < C; ++j) if (i !== j) take(tm[i * C + j]);
-    } else {
-      for (let i = 0; i < tm.length; ++i) take(tm[i]);
-    }
+    this.jointSum += jointSum;
+    this.joint += C;
+    const hi = Math.max(this.lse, second);
+    this.lse = hi === -Infinity ? hi : hi + Math.log(Math.exp(this.lse - hi) + Math.exp(second - hi));
+    this.marg += marginals;
   }
 
   value(): number {
     if (this.est === 'infonce') return this.ncSum / this.ncRows;
     const jm = this.jointSum / this.joint;
-    if (this.est === 'nwj') return jm - this.expSum / this.marg;
-    return jm - (this.lseMax + Math.log(this.lseSum) - Math.log(this.marg));
+    const lme = this.lse - Math.log(this.marg);
+    return this.est === 'nwj' ? jm - Math.exp(lme - 1) : jm - lme;
   }
 }
 

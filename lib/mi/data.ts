@@ -97,6 +97,25 @@ export function shuffled(rng: Rng, a: Int32Array): Int32Array {
   return out;
 }
 
+/**
+ * A uniformly random cyclic permutation of 0..n-1 (Sattolo's algorithm): p[i] !== i for n >= 2.
+ * Shuffled negatives must be derangements. A plain permutation leaves ~1 row per batch paired
+ * with its own y, a joint sample inside the marginal term, where e^T is largest: at d = 20 and
+ * 4 nats E_p[e^T*] = 1 + χ² = e^8 ≈ 3000 for the optimal critic, so one such row in 256 would
+ * lift mean e^T from 1 to ~13. Trained critics flatten T to limit it and end ~0.6 nats low
+ * (MINE, batch 256: 3.13 vs 3.72 nats).
+ */
+export function derangement(rng: Rng, n: number): Int32Array {
+  const p = iota(n);
+  for (let i = n - 1; i > 0; --i) {
+    const j = rng.int(0, i - 1);
+    const t = p[i];
+    p[i] = p[j];
+    p[j] = t;
+  }
+  return p;
+}
+
 export function iota(n: number): Int32Array {
   const a = new Int32Array(n);
   for (let i = 0; i < n; ++i) a[i] = i;

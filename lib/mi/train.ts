@@ -22,9 +22,9 @@ import { tensor } from '../tensor/creation';
 import { getDefaultDevice } from '../tensor/device';
 import { keep, tidy } from '../tensor/scope';
 import { Tensor } from '../tensor/tensor';
-import { allPairsScores, BoundState, HeldOutAcc, objective, offDiag, Scores, zerosP } from './bounds';
+import { allPairsScores, BoundState, chunkStats, HeldOutAcc, objective, offDiag, OffDiag, Scores, zerosP } from './bounds';
 import { BatchedConcatCritic, BatchedSeparableCritic, Critic, ModuleCritic } from './critics';
-import { BatchOrder, iota, PairData, shuffled, split } from './data';
+import { BatchOrder, derangement, iota, PairData, shuffled, split } from './data';
 import { Resolved } from './options';
 
 /** One point of the training curve: mean train value since the last point, and the held-out value. */
@@ -50,12 +50,14 @@ export interface Member {
 }
 
 /**
- * Evaluation chunks of n rows: ceil(n / B) nearly equal parts; for infonce, whose value depends
- * on the chunk (ceiling log C), chunks of exactly B with the remainder dropped when n >= B.
+ * Evaluation chunks of n >= 2 rows: ceil(n / B) nearly equal parts, each of at least 2 rows so
+ * that its negatives can be a derangement (B = 2 or 3 may then give a chunk of B + 1); for
+ * infonce, whose value depends on the chunk (ceiling log C), chunks of exactly B with the
+ * remainder dropped when n >= B.
  */
 function chunkSizes(n: number, B: number, exact: boolean): number[] {
   if (exact && n >= B) return new Array(Math.floor(n / B)).fill(B);
-  const k = Math.ceil(n / B);
+  const k = Math.min(Math.ceil(n / B), Math.floor(n / 2));
   return Array.from({ length: k }, (_, i) => Math.floor((n * (i + 1)) / k) - Math.floor((n * i) / k));
 }
 
@@ -90,8 +92,13 @@ export async function trainGroup(pairs: PairData[], members: Member[], r: Resolv
   const evalEvery = r.paper ? orders[0].perEpoch : r.evalEvery ?? Math.max(1, Math.floor(total / 20));
   const critic = makeCritic(r, pairs[0], members.map((m) => m.seed), module, device);
   const opt = new Adam(critic.params, { lr: r.lr });
-  const mask = allPairs ? offDiag(B, device) : null;
-  if (mask) own.push(mask.log, mask.w);
+  // Off-diagonal masks by chunk size (training uses B; held-out chunks are at most two sizes).
+  const masks = new Map<number, OffDiag>();
+  const maskFor = (C: number): OffDiag => {
+    let m = masks.get(C);
+    if (!m) masks.set(C, (m = offDiag(C, device))), own.push(m.log, m.w);
+    return m;
+  };
   const state: BoundState = { ema: null };
   let trainSum = zerosP(P, device);
   let trainCount = 0;
@@ -103,40 +110,44 @@ export async function trainGroup(pairs: PairData[], members: Member[], r: Resolv
     const rowsT = tensor(rowsA, [P * C], { device });
     const xb = reshape(indexSelect(X, 0, rowsT), [P, C, dx]);          // (P, C, dx)
     const yb = reshape(indexSelect(Y, 0, rowsT), [P, C, dy]);          // (P, C, dy)
-    if (permA === null) return allPairsScores(critic.allPairs(xb, yb), mask ?? offDiag(C, device));
+    if (permA === null) return allPairsScores(critic.allPairs(xb, yb), maskFor(C));
     const [tj, tm] = critic.shuffled(xb, yb, tensor(permA, [P * C], { device }));
     return { tj, tm, S: null, mask: null };
   };
 
+  // Derangements (no row keeps its own y; see derangement()), except in paper mode, which
+  // reproduces the reference's torch.randperm, fixed points included.
   const negatives = (rng: Rng, C: number, out: Int32Array, m: number): void => {
-    const p = shuffled(rng, iota(C));
+    const p = r.paper ? shuffled(rng, iota(C)) : derangement(rng, C);
     for (let i = 0; i < C; ++i) out[m * C + i] = m * C + p[i];
   };
 
   /** Held-out (or, in paper mode, all-row) value of every member; a fresh order and fresh negatives each call. */
   const evaluate = async (rowSets: Int32Array[], maxChunk: number): Promise<{ values: number[]; bound: number }> => {
-    const accs = members.map(() => new HeldOutAcc(r.estimator, r.tau));
+    const accs = members.map(() => new HeldOutAcc(r.estimator));
     const order = rowSets.map((rs, m) => shuffled(evalRng[m], rs));
     const sizes = chunkSizes(order[0].length, maxChunk, r.estimator === 'infonce');
-    let at = 0;
-    for (const C of sizes) {
-      const rowsA = new Int32Array(P * C);
-      const permA = allPairs ? null : new Int32Array(P * C);
-      members.forEach((mb, m) => {
-        for (let i = 0; i < C; ++i) rowsA[m * C + i] = mb.slot * N + order[m][at + i];
-        if (permA) negatives(evalRng[m], C, permA, m);
+    // Every chunk is queued before the first read: one wait per evaluation, not one per chunk.
+    const stats: Tensor[] = [];                                        // (P, 2) per chunk
+    try {
+      let at = 0;
+      for (const C of sizes) {
+        const rowsA = new Int32Array(P * C);
+        const permA = allPairs ? null : new Int32Array(P * C);
+        members.forEach((mb, m) => {
+          for (let i = 0; i < C; ++i) rowsA[m * C + i] = mb.slot * N + order[m][at + i];
+          if (permA) negatives(evalRng[m], C, permA, m);
+        });
+        stats.push(noGrad(() => tidy(() => chunkStats(r.estimator, score(rowsA, permA, C), r.tau))));
+        at += C;
+      }
+      const vs = await Promise.all(stats.map((t) => t.data()));
+      vs.forEach((v, k) => {
+        const C = sizes[k];
+        accs.forEach((a, m) => a.add(v[2 * m], v[2 * m + 1], C, allPairs ? C * (C - 1) : C));
       });
-      const [tj, tm] = noGrad(() => tidy(() => {
-        const sc = score(rowsA, permA, C);
-        if (sc.mask && sc.mask !== mask) sc.mask.log.dispose(), sc.mask.w.dispose();
-        return [sc.tj.contiguous(), (sc.S ?? sc.tm).contiguous()];
-      }));
-      const [vj, vm] = await Promise.all([tj.data(), tm.data()]);
-      tj.dispose();
-      tm.dispose();
-      const M = allPairs ? C * C : C;
-      accs.forEach((a, m) => a.add(vj.subarray(m * C, (m + 1) * C), vm.subarray(m * M, (m + 1) * M), allPairs));
-      at += C;
+    } finally {
+      for (const t of stats) t.dispose();
     }
     return { values: accs.map((a) => a.value()), bound: Math.log(Math.max(...sizes)) };
   };

@@ -69,7 +69,7 @@ test('labels: estimate vs exact MI (integration + Monte Carlo) and the Barber–
   }
   const x = tensor(xs, [N, 2]);
   const y = tensor(ys, [N]);
-  const r = await mi.estimate(x, y, { estimator: 'smile', steps: 800, lr: 1e-3, smoothing: 3, device: 'cpu' });
+  const r = await mi.estimate(x, y, { estimator: 'smile', steps: 800, lr: 1e-3, smoothing: 3 });
 
   // Barber–Agakov: a linear softmax probe on the first 6000 rows, cross-entropy on the last 2000.
   const w = zeros([2, K]).requiresGrad_();
