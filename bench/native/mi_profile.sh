@@ -6,14 +6,15 @@
 #   bash bench/native/mi_profile.sh        (after .device/setup, the addon build and tsc)
 set -u
 D=${D:-1}
-BENCH_OUT_DIR=$OUT node bench/mi_sweep.js --d $D --steps ${STEPS:-200} > $OUT/mi_sweep_d$D.txt 2>&1
+N=${N:-400000}
+BENCH_OUT_DIR=$OUT node bench/mi_sweep.js --d $D --n $N --steps ${STEPS:-200} > $OUT/mi_sweep_d$D.txt 2>&1
 mkdir -p $OUT/prof
 for s in mine dv; do
-  node --cpu-prof --cpu-prof-dir=$OUT/prof/$s bench/mi_sweep.js --d $D --steps 100 --only $s --out - > /dev/null 2>&1
+  node --cpu-prof --cpu-prof-dir=$OUT/prof/$s bench/mi_sweep.js --d $D --n $N --steps ${PSTEPS:-100} --only $s --out - > /dev/null 2>&1
   node bench/native/cpuprofile_top.js $OUT/prof/$s/*.cpuprofile > $OUT/prof_top_$s.txt 2>&1
 done
 NCU=$(ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
 if [ -n "$NCU" ]; then
   timeout 240 $NCU --metrics gpu__time_duration.sum --print-summary per-kernel --launch-skip 3000 --launch-count 3000 \
-    node bench/mi_sweep.js --d $D --steps 40 --only dv --out - > $OUT/ncu_dv.txt 2>&1
+    node bench/mi_sweep.js --d $D --n $N --steps 40 --only dv --out - > $OUT/ncu_dv.txt 2>&1
 fi
