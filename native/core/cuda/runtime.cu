@@ -5,6 +5,7 @@
 // devices with the reason instead of failing to load. cudart is linked statically, so no
 // libcudart.so is needed at load time; libcuda.so is opened lazily by cudart.
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <mutex>
 #include <vector>
@@ -100,10 +101,86 @@ void* stream(int device) {
 
 static cudaStream_t s_of(int device) { return static_cast<cudaStream_t>(stream(device)); }
 
+namespace {
+// Pinned staging for small host->device copies. From pageable memory the driver performs a
+// stream sync before the copy (CUDA's API sync behaviour), so each per-step upload of a few KB
+// (batch row indices, the optimizer's parameter table) made the host wait until the GPU had
+// finished everything queued, and host and GPU never overlapped. A copy of <= 1 MiB is first
+// memcpy'd into a pinned block; cudaMemcpyAsync from pinned memory returns at once. A block is
+// handed out again only after the event recorded behind its copy has completed. At most 64 MiB
+// is pinned; past that (many copies in flight) the copy goes from pageable memory as before.
+struct StageBlock {
+  void* p;
+  size_t cap;
+  cudaEvent_t ev;
+  int device;
+};
+constexpr size_t kStageMax = 1 << 20;
+constexpr size_t kStageTotal = 64u << 20;
+std::mutex stage_mutex;
+std::vector<StageBlock> stage_free;
+size_t stage_pinned = 0;
+
+size_t stage_class(size_t bytes) {
+  size_t c = 4096;
+  while (c < bytes) c <<= 1;
+  return c;
+}
+
+// A free block of >= `bytes` on `device` whose last copy has finished, or a new one; false when
+// the pinned budget is spent (or pinning fails) and the caller should copy from pageable memory.
+bool stage_acquire(size_t bytes, int device, StageBlock* out) {
+  std::lock_guard<std::mutex> lk(stage_mutex);
+  for (size_t i = 0; i < stage_free.size(); ++i) {
+    StageBlock& b = stage_free[i];
+    if (b.device != device || b.cap < bytes) continue;
+    cudaError_t q = cudaEventQuery(b.ev);
+    if (q == cudaErrorNotReady) {
+      cudaGetLastError();  // not an error: clear it so the next launch check does not report it
+      continue;
+    }
+    if (q != cudaSuccess) MS_CUDA_CHECK("copy", q);
+    *out = b;
+    stage_free[i] = stage_free.back();
+    stage_free.pop_back();
+    return true;
+  }
+  const size_t cls = stage_class(bytes);
+  if (stage_pinned + cls > kStageTotal) return false;
+  StageBlock b{nullptr, cls, nullptr, device};
+  if (cudaMallocHost(&b.p, cls) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  if (cudaEventCreateWithFlags(&b.ev, cudaEventDisableTiming) != cudaSuccess) {
+    cudaGetLastError();
+    cudaFreeHost(b.p);
+    return false;
+  }
+  stage_pinned += cls;
+  *out = b;
+  return true;
+}
+
+void stage_release(const StageBlock& b) {
+  std::lock_guard<std::mutex> lk(stage_mutex);
+  stage_free.push_back(b);
+}
+}  // namespace
+
 void memcpy_h2d(void* dst, const void* src, size_t bytes, int device) {
   if (bytes == 0) return;
-  // From pageable memory the copy is staged and the call returns once `src` has been read, so
-  // the caller may free it at once.
+  StageBlock b;
+  if (bytes <= kStageMax && stage_acquire(bytes, device, &b)) {
+    std::memcpy(b.p, src, bytes);
+    cudaError_t e = cudaMemcpyAsync(dst, b.p, bytes, cudaMemcpyHostToDevice, s_of(device));
+    if (e == cudaSuccess) e = cudaEventRecord(b.ev, s_of(device));
+    stage_release(b);
+    MS_CUDA_CHECK("copy", e);
+    return;
+  }
+  // From pageable memory the copy is staged by the driver and the call returns once `src` has
+  // been read, so the caller may free it at once.
   MS_CUDA_CHECK("copy", cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s_of(device)));
 }
 void memcpy_d2h(void* dst, const void* src, size_t bytes, int device) {
