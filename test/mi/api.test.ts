@@ -122,6 +122,57 @@ describe('mi.estimateMany', () => {
   });
 });
 
+describe('mi.estimate: early stopping', () => {
+  /** The value early stopping must report: the best smoothed held-out value, raised only by > minDelta. */
+  function expectedStop(history: mi.HistoryEntry[], patience: number, minDelta: number): { value: number; step: number } {
+    let best = -Infinity;
+    let since = 0;
+    for (const h of history) {
+      const v = h.heldOut as number;
+      if (best === -Infinity || v > best + minDelta) (best = Math.max(v, best)), (since = 0);
+      else if (++since >= patience) return { value: best, step: h.step };
+    }
+    return { value: best, step: history[history.length - 1].step };
+  }
+
+  test('a plateau stops the run: the best held-out value is reported, no later evaluations', async () => {
+    const x = randn([2000, 3], { seed: 51 });
+    const y = randn([2000, 3], { seed: 52 });                              // independent: I = 0
+    const full = await mi.estimate(x, y, { ...fast, estimator: 'smile', steps: 400, evalEvery: 10 });
+    const r = await mi.estimate(x, y, { ...fast, estimator: 'smile', steps: 400, evalEvery: 10, earlyStop: { patience: 3, minDelta: 0.02 } });
+    const want = expectedStop(full.history, 3, 0.02);
+    expect(want.step).toBeLessThan(400);                                  // the plateau is reached
+    expect(r.history[r.history.length - 1].step).toBe(want.step);
+    expect(r.history).toEqual(full.history.slice(0, r.history.length));   // same run up to the stop
+    expect(r.nats).toBeCloseTo(want.value, 12);
+    x.dispose();
+    y.dispose();
+  });
+
+  test('estimateMany: each member stops on its own, as it would alone', async () => {
+    const [x1, y1] = gaussians(400, 2, 0.2, 53);
+    const [x2, y2] = gaussians(400, 2, 2, 54);
+    const opts = { ...fast, estimator: 'nwj', steps: 300, evalEvery: 10, seeds: 2, earlyStop: { patience: 2 } } as const;
+    const many = await mi.estimateMany([[x1, y1], [x2, y2]], opts);
+    const one = [await mi.estimate(x1, y1, opts), await mi.estimate(x2, y2, opts)];
+    const stops = many.map((r) => r.history[r.history.length - 1].step);
+    expect(Math.max(...stops)).toBeLessThan(300);                         // both stopped early,
+    expect(stops[0]).not.toBe(stops[1]);                                 // at different steps
+    for (let i = 0; i < 2; ++i) {
+      expect(many[i].history.map((h) => h.step)).toEqual(one[i].history.map((h) => h.step));
+      one[i].perSeed.forEach((v, s) => expect(Math.abs(many[i].perSeed[s] - v)).toBeLessThan(1e-4));
+    }
+    for (const t of [x1, y1, x2, y2]) t.dispose();
+  });
+
+  test('bad earlyStop options', async () => {
+    const x = randn([100, 2], { seed: 55 });
+    await expect(mi.estimate(x, x, { ...fast, earlyStop: { patience: 0 } })).rejects.toThrow(/^\[mi\.estimate\] earlyStop\.patience/);
+    await expect(mi.estimate(x, x, { ...fast, earlyStop: 3 as never })).rejects.toThrow(/^\[mi\.estimate\] earlyStop must be \{ patience, minDelta\? \} or false/);
+    x.dispose();
+  });
+});
+
 describe('mi.estimate: paper-compatible mode', () => {
   test('100 epochs of floor(N / 128) batches, DV, one evaluation on all frames', async () => {
     const [x, y] = gaussians(300, 4, 1, 41);
