@@ -87,6 +87,14 @@ Napi::Value Addon::FromTypedArray(const Napi::CallbackInfo& info) {
     return wrap(env, std::move(t), info[5]);
   }
 
+  if (same_type && device == ms::Device::CUDA) {
+    // Straight from the typed array's memory to the device: no host tensor in between (that
+    // path converted into fresh host memory first and ran at ~1.5 GB/s for 256 MB on an H200).
+    ms::Tensor t = ms::empty(op, shape, dtype, device, acct);
+    ms::cuda::memcpy_h2d(t.data(), src, static_cast<size_t>(n) * 4, 0);
+    return wrap(env, std::move(t), info[5]);
+  }
+
   ms::Tensor host = ms::empty(op, shape, dtype, ms::Device::CPU, acct);
   switch (kind) {
     case napi_float32_array: convert_into(op, reinterpret_cast<const float*>(src), n, host); break;

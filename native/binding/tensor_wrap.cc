@@ -124,23 +124,48 @@ Napi::Value host_array(Napi::Env env, const ms::Tensor& t, const void* host_src)
 
 class ReadWorker : public Napi::AsyncWorker {
  public:
+  // float32 and int32 are copied straight into the ArrayBuffer the promise resolves with (made
+  // here, on the JS thread; written by the worker before JS can see it); bfloat16 is widened
+  // from a staging vector.
   ReadWorker(Napi::Env env, ms::Tensor t)
-      : Napi::AsyncWorker(env, "mamba-speech:data"), t_(std::move(t)), deferred_(Napi::Promise::Deferred::New(env)) {}
+      : Napi::AsyncWorker(env, "mamba-speech:data"), t_(std::move(t)), deferred_(Napi::Promise::Deferred::New(env)) {
+    if (t_.dtype != ms::DType::BF16) {
+      Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, static_cast<size_t>(t_.nbytes()));
+      dst_ = ab.Data();
+      ab_ = Napi::Persistent(ab);
+    }
+  }
   Napi::Promise promise() { return deferred_.Promise(); }
   void Execute() override {
     try {
-      host_.resize(static_cast<size_t>(t_.nbytes()));
-      ms::cuda::memcpy_d2h(host_.data(), t_.data(), host_.size(), 0);
+      if (t_.dtype != ms::DType::BF16) {
+        ms::cuda::memcpy_d2h(dst_, t_.data(), static_cast<size_t>(t_.nbytes()), 0);
+      } else {
+        host_.resize(static_cast<size_t>(t_.nbytes()));
+        ms::cuda::memcpy_d2h(host_.data(), t_.data(), host_.size(), 0);
+      }
     } catch (const std::exception& e) {
       SetError(e.what());
     }
   }
-  void OnOK() override { deferred_.Resolve(host_array(Env(), t_, host_.data())); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (t_.dtype == ms::DType::BF16) {
+      deferred_.Resolve(host_array(env, t_, host_.data()));
+      return;
+    }
+    const size_t n = static_cast<size_t>(t_.numel());
+    Napi::ArrayBuffer ab = ab_.Value();
+    if (t_.dtype == ms::DType::I32) deferred_.Resolve(Napi::Int32Array::New(env, n, ab, 0));
+    else deferred_.Resolve(Napi::Float32Array::New(env, n, ab, 0));
+  }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
   ms::Tensor t_;  // holds the storage alive while the copy runs
   std::vector<char> host_;
+  void* dst_ = nullptr;
+  Napi::Reference<Napi::ArrayBuffer> ab_;
   Napi::Promise::Deferred deferred_;
 };
 }  // namespace
@@ -148,6 +173,16 @@ class ReadWorker : public Napi::AsyncWorker {
 Napi::Value TensorHandle::DataSync(const Napi::CallbackInfo& info) {
   ms::Tensor t = ms::contiguous("dataSync", get("dataSync"), addon(info.Env()).acct);
   if (t.device == ms::Device::CPU) return host_array(info.Env(), t, t.data());
+  if (t.dtype != ms::DType::BF16) {
+    // Straight into the returned ArrayBuffer (the staging vector plus a second copy ran at
+    // ~0.8 GB/s for 256 MB on an H200).
+    Napi::Env env = info.Env();
+    const size_t n = static_cast<size_t>(t.numel());
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, n * 4);
+    ms::cuda::memcpy_d2h(ab.Data(), t.data(), n * 4, 0);
+    if (t.dtype == ms::DType::I32) return Napi::Int32Array::New(env, n, ab, 0);
+    return Napi::Float32Array::New(env, n, ab, 0);
+  }
   std::vector<char> host(static_cast<size_t>(t.nbytes()));
   ms::cuda::memcpy_d2h(host.data(), t.data(), host.size(), 0);
   return host_array(info.Env(), t, host.data());
