@@ -11,7 +11,9 @@ set -u
 PATCH=$1
 CMD=$2
 bash -c "$CMD" > $OUT/ab_A.txt 2>&1
-patch -p1 --forward < "$PATCH" > $OUT/ab_patch.txt 2>&1 || { echo "ab: patch failed (see ab_patch.txt)"; exit 1; }
+# git apply works outside a repository; patch(1) when git is absent.
+if command -v git > /dev/null; then git apply "$PATCH" > $OUT/ab_patch.txt 2>&1; else patch -p1 --forward < "$PATCH" > $OUT/ab_patch.txt 2>&1; fi \
+  || { echo "ab: patch failed (see ab_patch.txt)"; exit 1; }
 CMAKE_CUDA_ARCHITECTURES=${CMAKE_CUDA_ARCHITECTURES:-90} node scripts/build-addon.js > $OUT/ab_build.txt 2>&1 || { tail -20 $OUT/ab_build.txt; exit 1; }
 npx tsc -p tsconfig.build.json >> $OUT/ab_build.txt 2>&1
 bash -c "$CMD" > $OUT/ab_B.txt 2>&1
