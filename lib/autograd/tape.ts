@@ -71,8 +71,9 @@ export function withGradMode<T>(on: boolean, fn: () => T): T {
 /** A new tensor sharing `t`'s storage (same shape/strides), not tracked by tidy scopes. */
 export function alias(t: Tensor): Tensor {
   const h = t.handle('alias');
-  const [strides, offset] = native.layout(h);
+  const [strides, offset] = t._layoutOf('alias');
   const a = new Tensor(native.view(h, t.shape as number[], strides, offset, recycled()), false, true);
+  a._primeView(t.shape, strides, offset, t.dtype, t.device);
   return a;
 }
 

@@ -36,7 +36,7 @@ function broadcastBatch(a: readonly number[], b: readonly number[]): number[] {
 /** (…batch, r, c) -> a 3-D view (Bt, r, c) when the batch dims merge, else a contiguous copy. */
 function as3d(t: Tensor): Tensor {
   const nd = t.ndim;
-  const [strides, offset] = native.layout(t.handle('matmul'));
+  const [strides, offset] = t._layoutOf('matmul');
   const batch = t.shape.slice(0, nd - 2);
   const bstr = strides.slice(0, nd - 2);
   let merged: number | null = batch.length === 0 ? 0 : bstr[batch.length - 1];
@@ -65,7 +65,7 @@ function rawMatmul(a: Tensor, b: Tensor, tf32: boolean): Tensor {
 
 /** Whether the leading dims of `t` (all but the last) fold into one row dim as a view. */
 function rowsFold(t: Tensor): boolean {
-  const [strides] = native.layout(t.handle('matmul'));
+  const [strides] = t._layoutOf('matmul');
   for (let i = 0; i < t.ndim - 2; ++i) {
     if (t.shape[i] !== 1 && strides[i] !== strides[i + 1] * t.shape[i + 1]) return false;
   }

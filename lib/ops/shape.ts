@@ -11,13 +11,14 @@ import { Tensor } from '../tensor/tensor';
 import { checkTensor, normDim, prod, recycled, sameShape, shapeStr, wrap } from './util';
 
 function layout(t: Tensor): [number[], number] {
-  const [strides, offset] = native.layout(t.handle('view'));
-  return [strides, offset];
+  return t._layoutOf('view');
 }
 
 /** @internal A view of `x` with the given shape/strides/offset (bounds-checked natively). */
 export function viewOf(x: Tensor, shape: number[], strides: number[], offset: number): Tensor {
-  return wrap(native.view(x.handle('view'), shape, strides, offset, recycled()));
+  const v = wrap(native.view(x.handle('view'), shape, strides, offset, recycled()));
+  v._primeView(shape, strides, offset, x.dtype, x.device);
+  return v;
 }
 
 /** Row-major copy of `x` (or `x` itself when already contiguous). Shape unchanged. */

@@ -43,6 +43,8 @@ export class Tensor {
   _h: NativeHandle | null;
   /** @internal Cached [shape, dtype, device], read from the handle on first use. */
   private _meta: [number[], DType, Device] | null = null;
+  /** @internal Cached [strides, offset] (elements), read from the handle on first use. */
+  private _layout: [number[], number] | null = null;
   /** Whether gradients are recorded for this tensor (used by autograd). */
   requiresGrad: boolean;
   /** Gradient accumulated by backward() for a leaf that requires grad; null before. */
@@ -83,8 +85,32 @@ export class Tensor {
   /** A tensor sharing this one's memory, cut from the autograd graph (requiresGrad false). */
   detach(): Tensor {
     const h = this.handle('detach');
-    const [strides, offset] = native.layout(h);
-    return new Tensor(native.view(h, this.shape as number[], strides, offset, recycled()));
+    const [strides, offset] = this._layoutOf('detach');
+    const d = new Tensor(native.view(h, this.shape as number[], strides, offset, recycled()));
+    d._primeView(this.shape, strides, offset, this.dtype, this.device);
+    return d;
+  }
+
+  /**
+   * @internal [strides, offset] in elements (read from the handle once; a handle's layout never
+   * changes). The arrays are shared: copy before changing them.
+   */
+  _layoutOf(op: string): [number[], number] {
+    const h = this.handle(op);
+    if (this._layout === null) {
+      const [strides, offset] = native.layout(h);
+      this._layout = [strides, offset];
+    }
+    return this._layout;
+  }
+
+  /**
+   * @internal Fills the caches of a view made in JS, whose shape, strides and offset the caller
+   * gave native.view (which stores them as given): no round trip to read them back.
+   */
+  _primeView(shape: readonly number[], strides: readonly number[], offset: number, dtype: DType, device: Device): void {
+    this._meta = [Object.freeze([...shape]) as number[], dtype, device];
+    this._layout = [[...strides], offset];
   }
 
   /** Sets requiresGrad on a leaf in place and returns it (for parameters). */

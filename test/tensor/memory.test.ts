@@ -1,25 +1,8 @@
 // Ownership: dispose, tidy, keep, forgotten tensors, and memory() staying at its baseline.
 import { add, keep, memory, randn, scopeDepth, tensor, tidy, Tensor, zeros } from '../../lib';
+import { spawnSync } from 'child_process';
+import * as path from 'path';
 import { testDevices } from '../helpers/devices';
-
-const gc = (global as unknown as { gc?: () => void }).gc;
-
-// GC until `done` holds (or ~10 s pass): the registry's callbacks run as later tasks, and under
-// load (other test workers) many GC rounds may pass before all of them have run. Without a
-// `done` predicate, stop once the live count has been stable for 5 rounds.
-async function collect(done?: () => boolean): Promise<void> {
-  let last = -1;
-  let stable = 0;
-  const deadline = Date.now() + 10000;
-  for (let i = 0; Date.now() < deadline; ++i) {
-    gc!();
-    await new Promise((r) => setTimeout(r, i < 5 ? 0 : 10));
-    const now = memory().tensors;
-    if (done ? done() : now === last && ++stable >= 5) return;
-    if (now !== last) stable = 0;
-    last = now;
-  }
-}
 
 describe.each(testDevices)('memory on %s', (device) => {
   test('dispose frees at once and memory() shows it', () => {
@@ -122,19 +105,37 @@ describe.each(testDevices)('memory on %s', (device) => {
   });
 });
 
+// In a plain Node process, as users run it. Inside jest's sandboxed module contexts the
+// FinalizationRegistry callbacks sometimes never ran for the whole 10 s wait (twice in ~8 full
+// runs: 100 tensors still counted), which says nothing about the library; FinalizationRegistry
+// callbacks are best effort by specification, and this checks the common case.
 describe('forgotten tensors', () => {
-  test('are freed after garbage collection', async () => {
-    expect(gc).toBeDefined(); // jest runs with --expose-gc (see package.json)
-    await collect();
-    const base = memory();
-    (function forget() {
-      for (let i = 0; i < 100; ++i) zeros([1024], { device: 'cpu' });
-    })();
-    expect(memory().tensors).toBe(base.tensors + 100);
-    expect(memory().bytes.cpu).toBe(base.bytes.cpu + 100 * 4096);
-    await collect(() => memory().tensors === base.tensors);
-    expect(memory().tensors).toBe(base.tensors);
-    expect(memory().bytes.cpu).toBe(base.bytes.cpu);
+  test('are freed after garbage collection (plain node process)', () => {
+    const root = path.resolve(__dirname, '../..');
+    const script = `
+      const ms = require(${JSON.stringify(path.join(root, 'bench', 'common.js'))}).loadLibrary();
+      (async () => {
+        const settle = async (done) => {
+          for (const t0 = Date.now(); Date.now() - t0 < 10000;) {
+            global.gc();
+            await new Promise((r) => setTimeout(r, 10));
+            if (done()) return;
+          }
+        };
+        const base = ms.memory();
+        (function forget() { for (let i = 0; i < 100; ++i) ms.zeros([1024], { device: 'cpu' }); })();
+        const made = ms.memory();
+        await settle(() => ms.memory().tensors === base.tensors);
+        const after = ms.memory();
+        console.log(JSON.stringify({ base, made, after }));
+      })();`;
+    const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', cwd: root, timeout: 60000 });
+    expect(r.stderr).toBe('');
+    const { base, made, after } = JSON.parse(r.stdout.trim().split('\n').pop() as string);
+    expect(made.tensors).toBe(base.tensors + 100);
+    expect(made.bytes.cpu).toBe(base.bytes.cpu + 100 * 4096);
+    expect(after.tensors).toBe(base.tensors);
+    expect(after.bytes.cpu).toBe(base.bytes.cpu);
   });
 });
 
