@@ -64,14 +64,17 @@ function loadReference(file) {
 }
 
 /**
- * The library: the built package (dist) when present, else the TypeScript sources compiled on
- * require (typescript.transpileModule, no type check).
+ * The library: the built package (dist) when present, else (or with { sources: true }, so a
+ * stale dist is never used) the TypeScript sources compiled on require
+ * (typescript.transpileModule, no type check).
  */
-function loadLibrary() {
-  try {
-    const m = require('..');
-    if (m.mi) return m;
-  } catch (e) { /* dist not built: fall through to the TypeScript sources */ }
+function loadLibrary({ sources = false } = {}) {
+  if (!sources) {
+    try {
+      const m = require('..');
+      if (m.mi) return m;
+    } catch (e) { /* dist not built: fall through to the TypeScript sources */ }
+  }
   const ts = require('typescript');
   require.extensions['.ts'] = (module, filename) => {
     const { outputText } = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {

@@ -70,11 +70,7 @@ export function withGradMode<T>(on: boolean, fn: () => T): T {
 
 /** A new tensor sharing `t`'s storage (same shape/strides), not tracked by tidy scopes. */
 export function alias(t: Tensor): Tensor {
-  const h = t.handle('alias');
-  const [strides, offset] = t._layoutOf('alias');
-  const a = new Tensor(native.view(h, t.shape as number[], strides, offset, recycled()), false, true);
-  a._primeView(t.shape, strides, offset, t.dtype, t.device);
-  return a;
+  return t._sameView('alias', true);
 }
 
 /** True when an op on these inputs must record a node. */

@@ -84,33 +84,43 @@ export class Tensor {
 
   /** A tensor sharing this one's memory, cut from the autograd graph (requiresGrad false). */
   detach(): Tensor {
-    const h = this.handle('detach');
-    const [strides, offset] = this._layoutOf('detach');
-    const d = new Tensor(native.view(h, this.shape as number[], strides, offset, recycled()));
-    d._primeView(this.shape, strides, offset, this.dtype, this.device);
-    return d;
+    return this._sameView('detach');
   }
 
   /**
-   * @internal [strides, offset] in elements (read from the handle once; a handle's layout never
-   * changes). The arrays are shared: copy before changing them.
+   * @internal A new handle over this tensor's memory with the same shape and layout (detach, and
+   * autograd's saved aliases, which `untracked` keeps out of tidy scopes).
+   */
+  _sameView(op: string, untracked = false): Tensor {
+    const h = this.handle(op);
+    const [strides, offset] = this._layoutOf(op);
+    const v = new Tensor(native.view(h, this.shape as number[], strides, offset, recycled()), false, untracked);
+    v._primeView(this.shape, strides, offset, this.dtype, this.device);
+    return v;
+  }
+
+  /**
+   * @internal [strides, offset] in elements, read from the handle once (a handle's layout never
+   * changes). The strides array is frozen and shared.
    */
   _layoutOf(op: string): [number[], number] {
     const h = this.handle(op);
     if (this._layout === null) {
       const [strides, offset] = native.layout(h);
-      this._layout = [strides, offset];
+      this._layout = [Object.freeze(strides) as number[], offset];
     }
     return this._layout;
   }
 
   /**
    * @internal Fills the caches of a view made in JS, whose shape, strides and offset the caller
-   * gave native.view (which stores them as given): no round trip to read them back.
+   * gave native.view (which stores them as given): no round trip to read them back. Frozen
+   * arrays (another tensor's caches) are shared, others copied.
    */
   _primeView(shape: readonly number[], strides: readonly number[], offset: number, dtype: DType, device: Device): void {
-    this._meta = [Object.freeze([...shape]) as number[], dtype, device];
-    this._layout = [[...strides], offset];
+    const own = (a: readonly number[]): number[] => (Object.isFrozen(a) ? a : Object.freeze([...a])) as number[];
+    this._meta = [own(shape), dtype, device];
+    this._layout = [own(strides), offset];
   }
 
   /** Sets requiresGrad on a leaf in place and returns it (for parameters). */

@@ -105,7 +105,7 @@ describe.each(testDevices)('memory on %s', (device) => {
   });
 });
 
-// In a plain Node process, as users run it. Inside jest's sandboxed module contexts the
+// In a plain Node process (the TypeScript sources, as jest tests them), as users run it. Inside jest's sandboxed module contexts the
 // FinalizationRegistry callbacks sometimes never ran for the whole 10 s wait (twice in ~8 full
 // runs: 100 tensors still counted), which says nothing about the library; FinalizationRegistry
 // callbacks are best effort by specification, and this checks the common case.
@@ -113,7 +113,7 @@ describe('forgotten tensors', () => {
   test('are freed after garbage collection (plain node process)', () => {
     const root = path.resolve(__dirname, '../..');
     const script = `
-      const ms = require(${JSON.stringify(path.join(root, 'bench', 'common.js'))}).loadLibrary();
+      const ms = require(${JSON.stringify(path.join(root, 'bench', 'common.js'))}).loadLibrary({ sources: true });
       (async () => {
         const settle = async (done) => {
           for (const t0 = Date.now(); Date.now() - t0 < 10000;) {

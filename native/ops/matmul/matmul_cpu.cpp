@@ -152,13 +152,8 @@ void matmul_cpu(const Tensor& a, const Tensor& b, Tensor& out) {
   // whole work is tiny (under ~1 MFLOP, e.g. 15 critics' (8 x 4) @ (4 x 4)) runs on this thread:
   // waking the pool costs more than the arithmetic (15 products took 91 us through it).
   const double flops = 2.0 * M * N * K;
-  if (flops * Bt < 1024.0 * 1024) {
-    for (int64_t i = 0; i < Bt; ++i)
-      gemm_one(uk, pa + i * a.strides[0], a.strides[1], a.strides[2], pb + i * b.strides[0], b.strides[1], b.strides[2],
-               c + i * M * N, M, N, K, false);
-    return;
-  }
-  if (Bt >= num_threads() && flops < 64.0 * 1024 * 1024) {
+  const bool tiny = flops * Bt < 1024.0 * 1024;
+  if (!tiny && Bt >= num_threads() && flops < 64.0 * 1024 * 1024) {
     parallel_for(Bt, 1, [&](int64_t b0, int64_t b1) {
       for (int64_t i = b0; i < b1; ++i)
         gemm_one(uk, pa + i * a.strides[0], a.strides[1], a.strides[2], pb + i * b.strides[0], b.strides[1], b.strides[2],
@@ -168,7 +163,7 @@ void matmul_cpu(const Tensor& a, const Tensor& b, Tensor& out) {
   }
   for (int64_t i = 0; i < Bt; ++i)
     gemm_one(uk, pa + i * a.strides[0], a.strides[1], a.strides[2], pb + i * b.strides[0], b.strides[1], b.strides[2],
-             c + i * M * N, M, N, K, flops >= 2.0 * 64 * 64 * 64);
+             c + i * M * N, M, N, K, !tiny && flops >= 2.0 * 64 * 64 * 64);
 }
 
 }  // namespace ms
