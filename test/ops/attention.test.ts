@@ -23,8 +23,12 @@ const cases: (AttnCase & { cpu?: boolean })[] = [
   { B: 1, H: 1, Lq: 129, Lk: 2049, Dh: 80, keyLengths: [0], cpu: false },
 ];
 
-// float32 runs exact float32 arithmetic (no TF32): a few float32 roundings per term.
+// float32 runs exact float32 arithmetic (no TF32): a few float32 roundings per term. Gradients
+// get 3x more room: dS = P * (dP - D) cancels, and where a row sees a single key (keyLengths 1)
+// the exact dK is 0 while float32 leaves eps * |dP| * |q| of residue; measured against the max
+// |dK| of the other batch row, case B2 H2 Lq1 Lk129 causal kl[1,129] measured 1.6e-5 once on the H200.
 const F32_TOL = 1e-5;
+const F32_GRAD_TOL = 3e-5;
 // bfloat16: inputs are bf16 already; P and dS are rounded to bf16 for the tensor cores and out,
 // dq, dk, dv to bf16 on output (2^-9 relative each), as FlashAttention does.
 const BF16_TOL = { out: 2e-2, grad: 4e-2 };
@@ -43,7 +47,7 @@ function check(c: AttnCase, r: ReturnType<typeof runCase>, tolOut: number, tolGr
 describe.each(testDevices)('attention float32 on %s', (device) => {
   const mine = cases.filter((c) => device === 'cuda' || c.cpu !== false);
   test.each(mine.map((c) => [caseName(c), c] as const))('%s', (_name, c) => {
-    check(c, runCase(c, device), F32_TOL, F32_TOL);
+    check(c, runCase(c, device), F32_TOL, F32_GRAD_TOL);
   });
 
   test('fully masked rows give 0 and zero gradients, never NaN', () => {
@@ -62,7 +66,7 @@ describe.each(testDevices)('attention float32 on %s', (device) => {
     for (let i = 0; i < 5 * 8; ++i) expect(r.dk[i]).toBe(0);
     for (let i = 0; i < 5 * 8; ++i) expect(r.dv[i]).toBe(0);
     expect(normErr(r.out.subarray(13 * 8, 16 * 8), new Float64Array(24))).toBeGreaterThan(0);
-    check(c, r, F32_TOL, F32_TOL);
+    check(c, r, F32_TOL, F32_GRAD_TOL);
   });
 });
 
