@@ -6,12 +6,14 @@ Tonyyouyou/Mutual-Information-Analysis) with y shuffled within the batch, Adam l
 are gathered from the device-resident (N, 768) tensors by a random permutation, as mine.optimize
 does. 13 pairs = 13 sequential runs, so its pair-steps/s equal the single figure.
 
-  python bench/torch_mi.py out.json [steps]
+  python bench/torch_mi.py out.json [steps] [repeats]
 
-Writes {"stepsPerSecond": {"cpu": s/s, "cuda": s/s}, "torch": version}.
+Writes {"stepsPerSecond": {"cpu": s/s, "cuda": s/s}, "runs": {...}, "torch": version}: the median over
+`repeats` differences of a 2S- and an S-step run, and each of them.
 """
 import json
 import math
+import statistics
 import sys
 import time
 
@@ -47,18 +49,23 @@ def run(device, steps):
         torch.cuda.synchronize()
 
 
-def steps_per_second(device, steps):
+def steps_per_second(device, steps, repeats):
+    """Median over `repeats` of (2S-step run - S-step run), and every difference."""
     run(device, 10)
-    t0 = time.perf_counter(); run(device, steps); t1 = time.perf_counter()
-    run(device, 2 * steps); t2 = time.perf_counter()
-    return steps / max((t2 - t1) - (t1 - t0), 1e-9)
+    runs = []
+    for _ in range(repeats):
+        t0 = time.perf_counter(); run(device, steps); t1 = time.perf_counter()
+        run(device, 2 * steps); t2 = time.perf_counter()
+        runs.append(steps / max((t2 - t1) - (t1 - t0), 1e-9))
+    return statistics.median(runs), runs
 
 
 steps = int(sys.argv[2]) if len(sys.argv) > 2 else 200
-out = {"stepsPerSecond": {}, "torch": torch.__version__, "threads": torch.get_num_threads()}
+repeats = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+out = {"stepsPerSecond": {}, "runs": {}, "repeats": repeats, "torch": torch.__version__, "threads": torch.get_num_threads()}
 for dev in ["cpu", "cuda"]:
     if dev == "cuda" and not torch.cuda.is_available():
         continue
-    out["stepsPerSecond"][dev] = steps_per_second(dev, steps if dev == "cuda" else max(20, steps // 5))
+    out["stepsPerSecond"][dev], out["runs"][dev] = steps_per_second(dev, steps if dev == "cuda" else max(20, steps // 5), repeats)
 json.dump(out, open(sys.argv[1], "w"), indent=2)
 print(json.dumps(out, indent=2))
