@@ -15,10 +15,11 @@
  * 4000-12000 batched steps (96000 in all), not 225 separate runs. MAMBA_SPEECH_MI_SWEEP_DEVICE=cpu runs the same sweep on the CPU (~15 min per d on 2
  * cores); MAMBA_SPEECH_MI_SWEEP_D picks the dimensions (default 1,5,20).
  *
- * Settings (SWEEP) are what a user would pick for these problems. The whole sweep at d = 5 and
- * d = 20 passes on the CPU with them (MAMBA_SPEECH_MI_SWEEP_DEVICE=cpu, ~75 min on 2 cores; mine
- * at d = 20 reads 0.463 / 0.923 / 1.836 / 3.525 / 6.159); d = 1 ran on an H200, SMILE's d = 1
- * setting on the CPU.
+ * Settings (SWEEP) are what a user would pick for these problems. With them all 15 tests pass
+ * on an H200 (CUDA; 195 s as 15 parallel jest processes, one per d and estimator via -t, the
+ * longest 169 s; ~10 min in one process) and at d = 5 and 20 on the CPU
+ * (MAMBA_SPEECH_MI_SWEEP_DEVICE=cpu, ~75 min on 2 cores). mine at d = 20 reads
+ * 0.463 / 0.923 / 1.836 / 3.522 / 6.155 on the H200 (3.525 at 4 nats on the CPU).
  *   - N = 400000 pairs, 10% held out: at d = 20 and 0.5 nats a critic trained on 80000 pairs
  *     overfits (train 0.50, held-out 0.42 nats); on 360000 it does not (0.47, 0.46).
  *   - mine: the paper's concat critic with shuffled negatives (derangements), lr 2e-4. At lr 1e-3
@@ -75,7 +76,7 @@ const cpu = process.env.MAMBA_SPEECH_MI_SWEEP_DEVICE === 'cpu';
 const DIMS = (process.env.MAMBA_SPEECH_MI_SWEEP_D ?? '1,5,20').split(',').map(Number);
 const device: Device = cpu ? 'cpu' : 'cuda';
 const suite = cpu ? describe : describeCuda;
-// Per test: at most 12000 steps; ~11 ms each on an H200 today (bench/mi_sweep.js), minutes on the CPU.
+// Per test: at most 12000 steps; 0.6-2.1 ms each on an H200 (bench/mi_sweep.js), minutes on the CPU.
 const TIMEOUT = cpu ? 3600000 : 300000;
 
 suite(`correlated Gaussians sweep (${device}): d in {1, 5, 20} x MI in {0.5 .. 8} nats, batch 256`, () => {
