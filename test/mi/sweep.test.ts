@@ -17,7 +17,7 @@
  *
  * Settings (SWEEP) are what a user would pick for these problems. With them all 15 tests pass
  * on an H200 (CUDA; 195 s as 15 parallel jest processes, one per d and estimator via -t, the
- * longest 169 s; ~10 min in one process) and at d = 5 and 20 on the CPU
+ * longest 169 s) and at d = 5 and 20 on the CPU
  * (MAMBA_SPEECH_MI_SWEEP_DEVICE=cpu, ~75 min on 2 cores). mine at d = 20 reads
  * 0.463 / 0.923 / 1.836 / 3.522 / 6.155 on the H200 (3.525 at 4 nats on the CPU).
  *   - N = 400000 pairs, 10% held out: at d = 20 and 0.5 nats a critic trained on 80000 pairs
