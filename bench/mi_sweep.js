@@ -3,7 +3,7 @@
 // (5 MI levels x 3 seeds) trained together by one mi.estimateMany, batch 256, N = 400000 pairs
 // per level, 10% held out.
 //
-//   node bench/mi_sweep.js [--device cpu|cuda] [--d 20] [--n 400000] [--steps 400] [--only mine,dv] [--out name.json | -]
+//   node bench/mi_sweep.js [--device cpu|cuda] [--d 20] [--n 400000] [--steps 400] [--only mine,dv] [--repeats 3] [--out name.json | -]
 //
 // Per setting: ms per batched training step (difference of a 2S- and an S-step run with one
 // evaluation each, so setup and evaluation cancel) and ms per held-out evaluation (difference of
@@ -11,7 +11,7 @@
 // 40000 rows x 15 critics). GFLOP/s counts the critics' matmul arithmetic (forward + backward,
 // approximate): far below the device's rate, the step is bound by per-op overhead, not math.
 'use strict';
-const { machine, printTable, writeJson, loadLibrary } = require('./common');
+const { machine, printTable, writeJson, loadLibrary, median } = require('./common');
 
 const ms = loadLibrary();
 const args = process.argv.slice(2);
@@ -22,6 +22,7 @@ const S = Number(arg('--steps', device === 'cuda' ? 400 : 40));
 const N = Number(arg('--n', 400000));
 const LEVELS = [0.5, 1, 2, 4, 8];
 const B = 256;
+const REPEATS = Number(arg('--repeats', 3));
 
 const common = { batchSize: B, heldOut: 0.1, seeds: 3, smoothing: 3, device };
 const allPairs = { critic: 'separable', negatives: 'all-pairs' };
@@ -60,7 +61,7 @@ async function seconds(pairs, opts) {
 
 (async () => {
   const pairs = LEVELS.map((nats, i) => gaussians(nats, 100 + i));
-  const results = { machine: machine(ms), date: new Date().toISOString(), device, config: { d, N, B, critics: 15, steps: S }, cases: {} };
+  const results = { machine: machine(ms), date: new Date().toISOString(), device, config: { d, N, B, critics: 15, steps: S, repeats: REPEATS }, cases: {} };
   const rows = [];
   const evalCol = `ms/eval (${Math.floor(N / 10)} rows)`;
   const only = arg('--only', null);
@@ -68,13 +69,19 @@ async function seconds(pairs, opts) {
     if (!SETTINGS[name]) throw new Error(`--only: unknown setting '${name}' (${Object.keys(SETTINGS).join(', ')})`);
     const o = SETTINGS[name];
     await seconds(pairs, { ...o, steps: 5, evalEvery: 5 });                 // warm-up
-    const t1 = await seconds(pairs, { ...o, steps: S, evalEvery: S });
-    const t2 = await seconds(pairs, { ...o, steps: 2 * S, evalEvery: 2 * S });
-    const t4 = await seconds(pairs, { ...o, steps: S, evalEvery: S / 4 });
+    // Medians over REPEATS interleaved rounds: a run's setup (standardising 400000 rows, the
+    // split) jitters by more than S steps cost on the GPU machines' shared CPUs.
+    const r1 = [], r2 = [], r4 = [];
+    for (let r = 0; r < REPEATS; ++r) {
+      r1.push(await seconds(pairs, { ...o, steps: S, evalEvery: S }));
+      r2.push(await seconds(pairs, { ...o, steps: 2 * S, evalEvery: 2 * S }));
+      r4.push(await seconds(pairs, { ...o, steps: S, evalEvery: S / 4 }));
+    }
+    const [t1, t2, t4] = [median(r1), median(r2), median(r4)];
     const stepMs = ((t2 - t1) / S) * 1e3;
     const evalMs = ((t4 - t1) / 3) * 1e3;
     const flop = 3 * 2 * 15 * macs(name);
-    results.cases[name] = { stepMs, evalMs, flopPerStep: flop, setupAndOneEvalS: t1 - (S * stepMs) / 1e3 };
+    results.cases[name] = { stepMs, evalMs, flopPerStep: flop, setupAndOneEvalS: t1 - (S * stepMs) / 1e3, runsS: { steps: r1, doubleSteps: r2, fourEvals: r4 } };
     rows.push({
       setting: name, shape: `P=15 B=${B} d=${d} ${o.critic || 'concat'}${o.negatives === 'all-pairs' ? ' all-pairs' : ''}`,
       'ms/step': stepMs.toFixed(3), 'GFLOP/s': (flop / stepMs / 1e6).toFixed(1),
