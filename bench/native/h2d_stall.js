@@ -3,6 +3,10 @@
 // large adds (each ~0.1 ms on an H100/H200), then times the host side of: (a) nothing, (b) one
 // 15 KB tensor() upload, (c) one optimizer step. If (b) or (c) take about as long as the queued
 // work, the upload synchronised the stream (a copy from pageable memory does).
+// Caveat (H200, 2026-11-28): the sync after (a) read 0.01 ms, i.e. the queued adds had already
+// drained before the timed call, with and without pinned staging; as written the probe shows
+// no stall either way. Make the queued work outlast the host side (longer kernels, no
+// allocation in the loop) before reading anything into it.
 'use strict';
 const { loadLibrary } = require('../common');
 const ms = loadLibrary();

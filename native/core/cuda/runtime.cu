@@ -103,9 +103,9 @@ static cudaStream_t s_of(int device) { return static_cast<cudaStream_t>(stream(d
 
 namespace {
 // Pinned staging for small host->device copies. From pageable memory the driver performs a
-// stream sync before the copy (CUDA's API sync behaviour), so each per-step upload of a few KB
-// (batch row indices, the optimizer's parameter table) made the host wait until the GPU had
-// finished everything queued, and host and GPU never overlapped. A copy of <= 1 MiB is first
+// stream sync before the copy (CUDA's documented API sync behaviour), so each per-step upload of
+// a few KB (batch row indices, the optimizer's parameter table) can make the host wait until the
+// GPU has finished everything queued, and host and GPU stop overlapping. A copy of <= 1 MiB is first
 // memcpy'd into a pinned block; cudaMemcpyAsync from pinned memory returns at once. A block is
 // handed out again only after the event recorded behind its copy has completed. At most 64 MiB
 // is pinned; past that (many copies in flight) the copy goes from pageable memory as before.
