@@ -83,14 +83,22 @@ if (ms.cudaAvailable()) {
       ratio: r ? `${(gbs / r).toFixed(2)}x torch` : '-',
     });
   }
-  // The library's own path: Float32Array -> tensor on cuda -> dataSync, wall clock.
+}
+
+// The library's own path, wall clock: a Float32Array into a tensor on the device, and the tensor
+// back through dataSync() into a fresh Float32Array (256 MiB; median of 5 after one). The
+// reference is torch.tensor(numpy array, device=...) and .cpu().numpy() (.numpy().copy() on CPU).
+for (const device of ['cpu', 'cuda']) {
+  if (device === 'cuda' && !ms.cudaAvailable()) continue;
+  const bytes = 256 * 1024 * 1024;
   const n = bytes / 4;
   const host = new Float32Array(n);
+  for (let i = 0; i < n; i += 1024) host[i] = i;
   const up = [];
   const down = [];
   for (let i = 0; i < 6; ++i) {
     let t0 = process.hrtime.bigint();
-    const t = ms.tensor(host, [n], { device: 'cuda' });
+    const t = ms.tensor(host, [n], { device });
     ms.synchronize();
     up.push(Number(process.hrtime.bigint() - t0) / 1e9);
     t0 = process.hrtime.bigint();
@@ -98,10 +106,15 @@ if (ms.cudaAvailable()) {
     down.push(Number(process.hrtime.bigint() - t0) / 1e9);
     t.dispose();
   }
-  for (const [name, arr] of [['tensor(Float32Array) -> cuda', up], ['dataSync() cuda -> Float32Array', down]]) {
+  for (const [name, arr] of [[`tensor(Float32Array) -> ${device}`, up], [`dataSync() ${device} -> Float32Array`, down]]) {
     const s = median(arr.slice(1));
-    results.copy[name] = { seconds: s, GBps: bytes / s / 1e9, bytes };
-    rows.push({ case: name, shape: '256 MiB', median: `${(s * 1e3).toFixed(1)} ms`, achieved: `${(bytes / s / 1e9).toFixed(1)} GB/s`, 'floor/goal': '-', reference: '-', ratio: '-' });
+    const gbs = bytes / s / 1e9;
+    results.copy[name] = { seconds: s, GBps: gbs, bytes };
+    const r = ref && ref.copy && ref.copy[name];
+    rows.push({
+      case: name, shape: '256 MiB', median: `${(s * 1e3).toFixed(1)} ms`, achieved: `${gbs.toFixed(1)} GB/s`,
+      'floor/goal': '-', reference: r ? `torch ${r.toFixed(1)} GB/s` : '-', ratio: r ? `${(gbs / r).toFixed(2)}x torch` : '-',
+    });
   }
 }
 

@@ -54,5 +54,27 @@ if torch.cuda.is_available():
     out["copy"]["d2h pinned"] = timed(lambda: pinned.copy_(d0, non_blocking=True))
     out["copy"]["d2d (read+write)"] = timed(lambda: d1.copy_(d0), factor=2)
 
+# The library path of bench/foundation.js, wall clock: a float32 host array into a tensor on the
+# device, and a tensor back into a fresh host array (numpy), 256 MiB, median of 5 after one.
+import numpy as np
+
+def wall(fn, sync, reps=6):
+    ts = []
+    for _ in range(reps):
+        sync(); t0 = time.perf_counter(); fn(); sync(); ts.append(time.perf_counter() - t0)
+    return statistics.median(ts[1:])
+
+nf = 64 * 1024 * 1024
+src = np.random.default_rng(0).standard_normal(nf, dtype=np.float32)
+for dev in ["cpu", "cuda"]:
+    if dev == "cuda" and not torch.cuda.is_available():
+        continue
+    sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
+    s = wall(lambda: torch.tensor(src, device=dev), sync)
+    out["copy"][f"tensor(Float32Array) -> {dev}"] = 4 * nf / s / 1e9
+    t = torch.tensor(src, device=dev)
+    s = wall((lambda: t.cpu().numpy()) if dev == "cuda" else (lambda: t.numpy().copy()), sync)
+    out["copy"][f"dataSync() {dev} -> Float32Array"] = 4 * nf / s / 1e9
+
 json.dump(out, open(sys.argv[1], "w"), indent=2)
 print(json.dumps(out, indent=2))

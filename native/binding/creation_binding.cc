@@ -1,9 +1,11 @@
 // creation_binding.cc — fromTypedArray, fill, arange, rand/randn.
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "../core/cuda_api.h"
 #include "../core/error.h"
+#include "../core/thread_pool.h"
 #include "../ops/cast/cast.h"
 #include "../ops/creation/creation.h"
 #include "addon.h"
@@ -16,18 +18,32 @@ namespace {
 template <typename S>
 void convert_into(const char* op, const S* src, int64_t n, ms::Tensor& dst) {
   switch (dst.dtype) {
+    // dst is fresh memory: large conversions run on the pool, which takes its page faults in
+    // parallel (int32 below stays serial so a bad value is reported at its first index).
     case ms::DType::F32: {
       float* d = dst.ptr<float>();
-      for (int64_t i = 0; i < n; ++i) d[i] = static_cast<float>(src[i]);
+      if constexpr (std::is_same_v<S, float>) {
+        ms::parallel_memcpy(d, src, static_cast<size_t>(n) * sizeof(float));
+      } else {
+        ms::parallel_for(n, 1 << 18, [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) d[i] = static_cast<float>(src[i]);
+        });
+      }
       break;
     }
     case ms::DType::BF16: {
       uint16_t* d = dst.ptr<uint16_t>();
-      for (int64_t i = 0; i < n; ++i) d[i] = ms::f32_to_bf16(static_cast<float>(src[i]));
+      ms::parallel_for(n, 1 << 18, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) d[i] = ms::f32_to_bf16(static_cast<float>(src[i]));
+      });
       break;
     }
     case ms::DType::I32: {
       int32_t* d = dst.ptr<int32_t>();
+      if constexpr (std::is_same_v<S, int32_t>) {  // every value fits: nothing to check
+        ms::parallel_memcpy(d, src, static_cast<size_t>(n) * sizeof(int32_t));
+        break;
+      }
       for (int64_t i = 0; i < n; ++i) {
         double x = static_cast<double>(src[i]);
         if (x != std::floor(x) || x < -2147483648.0 || x > 2147483647.0)

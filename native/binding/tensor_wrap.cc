@@ -5,6 +5,7 @@
 
 #include "../core/cuda_api.h"
 #include "../core/error.h"
+#include "../core/thread_pool.h"
 #include "../ops/cast/cast.h"
 #include "../ops/copy/copy.h"
 #include "addon.h"
@@ -106,18 +107,21 @@ namespace {
 // bfloat16 (widened), Int32Array for int32.
 Napi::Value host_array(Napi::Env env, const ms::Tensor& t, const void* host_src) {
   const int64_t n = t.numel();
+  // The new ArrayBuffer's pages are untouched: the copy runs on the pool (ms::parallel_memcpy).
   if (t.dtype == ms::DType::I32) {
     Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, static_cast<size_t>(n) * 4);
-    if (n) std::memcpy(ab.Data(), host_src, static_cast<size_t>(n) * 4);
+    ms::parallel_memcpy(ab.Data(), host_src, static_cast<size_t>(n) * 4);
     return Napi::Int32Array::New(env, static_cast<size_t>(n), ab, 0);
   }
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, static_cast<size_t>(n) * 4);
   float* dst = static_cast<float*>(ab.Data());
   if (t.dtype == ms::DType::F32) {
-    if (n) std::memcpy(dst, host_src, static_cast<size_t>(n) * 4);
+    ms::parallel_memcpy(dst, host_src, static_cast<size_t>(n) * 4);
   } else {
     const uint16_t* s = static_cast<const uint16_t*>(host_src);
-    for (int64_t i = 0; i < n; ++i) dst[i] = ms::bf16_to_f32(s[i]);
+    ms::parallel_for(n, 1 << 18, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) dst[i] = ms::bf16_to_f32(s[i]);
+    });
   }
   return Napi::Float32Array::New(env, static_cast<size_t>(n), ab, 0);
 }
@@ -139,6 +143,7 @@ class ReadWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       if (t_.dtype != ms::DType::BF16) {
+        ms::prefault(dst_, static_cast<size_t>(t_.nbytes()));
         ms::cuda::memcpy_d2h(dst_, t_.data(), static_cast<size_t>(t_.nbytes()), 0);
       } else {
         host_.resize(static_cast<size_t>(t_.nbytes()));
@@ -179,6 +184,7 @@ Napi::Value TensorHandle::DataSync(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const size_t n = static_cast<size_t>(t.numel());
     Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, n * 4);
+    ms::prefault(ab.Data(), n * 4);  // the DMA from the driver's staging cannot fault in parallel
     ms::cuda::memcpy_d2h(ab.Data(), t.data(), n * 4, 0);
     if (t.dtype == ms::DType::I32) return Napi::Int32Array::New(env, n, ab, 0);
     return Napi::Float32Array::New(env, n, ab, 0);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -128,6 +129,36 @@ void parallel_for(int64_t n, int64_t grain, const RangeFn& fn) {
   // About 4 chunks per thread balances load without paying the atomic per tiny piece.
   int64_t chunk = std::max(grain, (n + 4 * threads - 1) / (4 * threads));
   if (!pool().try_run(n, chunk, fn)) fn(0, n);
+}
+
+namespace {
+constexpr size_t kParallelCopyMin = 8u << 20;  // below: serial (a wake-up costs more than it saves)
+constexpr size_t kCopyBlock = 1u << 20;        // unit of work handed to a thread
+constexpr size_t kPage = 4096;
+}  // namespace
+
+void parallel_memcpy(void* dst, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  if (bytes < kParallelCopyMin) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+  const int64_t blocks = static_cast<int64_t>((bytes + kCopyBlock - 1) / kCopyBlock);
+  parallel_for(blocks, 1, [&](int64_t b, int64_t e) {
+    const size_t lo = static_cast<size_t>(b) * kCopyBlock;
+    const size_t hi = std::min(bytes, static_cast<size_t>(e) * kCopyBlock);
+    std::memcpy(static_cast<char*>(dst) + lo, static_cast<const char*>(src) + lo, hi - lo);
+  });
+}
+
+void prefault(void* dst, size_t bytes) {
+  if (bytes < kParallelCopyMin) return;  // the copy itself takes these few faults
+  volatile char* p = static_cast<volatile char*>(dst);
+  const int64_t blocks = static_cast<int64_t>((bytes + kCopyBlock - 1) / kCopyBlock);
+  parallel_for(blocks, 1, [&](int64_t b, int64_t e) {
+    const size_t hi = std::min(bytes, static_cast<size_t>(e) * kCopyBlock);
+    for (size_t i = static_cast<size_t>(b) * kCopyBlock; i < hi; i += kPage) p[i] = 0;
+  });
 }
 
 }  // namespace ms

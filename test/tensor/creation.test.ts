@@ -53,6 +53,42 @@ describe.each(testDevices)('creation on %s', (device) => {
     t.dispose();
   });
 
+  // Past 8 MiB the host side copies on the thread pool (1 MiB blocks) and CUDA reads prefault
+  // their ArrayBuffer: n is no multiple of a block, and the source starts mid-page.
+  test('large transfers keep every value (float32, int32, float64 -> float32, bfloat16; sync and async)', async () => {
+    const n = 2 ** 21 + 2 ** 19 + 7;
+    const firstMismatch = (a: ArrayLike<number>, b: ArrayLike<number>, map = (x: number) => x): number => {
+      if (a.length !== b.length) return -2;
+      for (let i = 0; i < a.length; ++i) if (a[i] !== map(b[i])) return i;
+      return -1;
+    };
+    const buf = new ArrayBuffer((n + 3) * 4);
+    const f = new Float32Array(buf, 12, n);
+    for (let i = 0; i < n; ++i) f[i] = (Math.random() * 2 - 1) * 1e3;
+    const t = tensor(f, [n], { device });
+    expect(firstMismatch(t.dataSync(), f)).toBe(-1);
+    expect(firstMismatch(await t.data(), f)).toBe(-1);
+    t.dispose();
+
+    const ints = new Int32Array(n);
+    for (let i = 0; i < n; ++i) ints[i] = Math.floor((Math.random() * 2 - 1) * 2 ** 31);
+    const ti = tensor(ints, undefined, { device });
+    expect(firstMismatch(ti.dataSync(), ints)).toBe(-1);
+    expect(firstMismatch(await ti.data(), ints)).toBe(-1);
+    ti.dispose();
+
+    const d = new Float64Array(n);
+    for (let i = 0; i < n; ++i) d[i] = (Math.random() * 2 - 1) * 1e3;
+    const td = tensor(d, [n], { device });
+    expect(firstMismatch(td.dataSync(), d, Math.fround)).toBe(-1);
+    td.dispose();
+
+    const tb = tensor(f, [n], { dtype: 'bfloat16', device });
+    expect(firstMismatch(tb.dataSync(), f, bf16Round)).toBe(-1);
+    expect(firstMismatch(await tb.data(), f, bf16Round)).toBe(-1);
+    tb.dispose();
+  });
+
   test('zeros, ones, full, arange', () => {
     expect(Array.from(zeros([2, 3], { device }).dataSync())).toEqual([0, 0, 0, 0, 0, 0]);
     expect(Array.from(ones([3], { device, dtype: 'int32' }).dataSync())).toEqual([1, 1, 1]);
