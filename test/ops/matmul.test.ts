@@ -42,6 +42,23 @@ describe.each(testDevices)('matmul on %s', (device) => {
     }
   });
 
+  // The CPU driver packs B whole when K x N fits in L2 (one slice or several) and per 256-row
+  // slice otherwise, packs transposed operands with 4x4 transposes (rows and K not multiples
+  // of 4 here), and shrinks row blocks so every thread has its own rows: each path, each layout.
+  test.each([[65, 1101, 601], [129, 777, 101], [13, 300, 5]])('large (%i x %i) · (%i): every packing path and layout', (M, K, N) => {
+    const a = Float32Array.from(randomArray(M * K));
+    const b = Float32Array.from(randomArray(K * N));
+    const ref = refMatmul(a, b, M, K, N);
+    const { rtol, atol } = tol(K);
+    const a0 = tensor(a, [M, K], { device });
+    const b0 = tensor(b, [K, N], { device });
+    const at = ops.transpose(ops.contiguous(ops.transpose(a0)));
+    const bt = ops.transpose(ops.contiguous(ops.transpose(b0)));
+    for (const [x, y] of [[a0, b0], [at, bt], [at, b0], [a0, bt]]) {
+      expect(closeness(ops.matmul(x, y).dataSync(), ref, rtol, atol)).toBeLessThanOrEqual(1);
+    }
+  });
+
   test('batch broadcasting, folded 2-D weights and 1-D vectors', () => {
     const [B, M, K, N] = [3, 5, 7, 4];
     const a = Float32Array.from(randomArray(B * M * K));

@@ -1,13 +1,16 @@
 // matmul_cpu.cpp — the CPU GEMM driver (the Goto/BLIS loop nest), packing and threading.
 //
-//   for jc in N by NC:            B panel (KC x NC) packed into NR-wide strips
-//     for pc in K by KC:          (first pc writes C, later ones accumulate)
-//       for ic in M by MC:        A block (MC x KC) packed into MR-tall strips   <- threads
-//         for jr, ir:             micro-kernel: C[MR x NR] (+)= A strip · B strip
+//   for jc in N by NC:            B panel packed into NR-wide strips, KG rows of K at a time
+//     for pg in K by KG:          (KG = all of K when K x NC fits in L2, else KC)
+//       for ic in M by MC:        row blocks <- threads (one parallel region per B panel)
+//         for pc in pg by KC:     A block (MC x KC) packed into MR-tall strips
+//           for jr, ir:           micro-kernel: C[MR x NR] (+)= A strip · B strip (first pc writes)
 //
 // Sizes: KC = 256 (an A strip + a B strip stay in L1: (MR + NR) * 256 * 4 = 45 KB on the
-// AVX-512 path), MC = 12 * MR rows (A block ~150 KB in L2), NC = 2048 (B panel 2 MB, L3).
-// Packing reads through strides, so transposed and broadcast inputs cost nothing extra.
+// AVX-512 path), MC = 12 * MR rows (A block ~150 KB in L2; fewer when that would leave threads
+// idle), NC = 2048. A narrow N (a linear layer's 100 outputs) packs B once per product, not once
+// per KC slice with a barrier each. Packing reads through strides, so transposed and broadcast
+// inputs cost nothing extra; rows contiguous along K go through 4x4 SSE transposes.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -19,11 +22,18 @@
 #include "matmul.h"
 #include "matmul_kernel.h"
 
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define MS_X86 1
+#endif
+
 namespace ms {
 namespace {
 
 constexpr int64_t KC = 256;
 constexpr int64_t NC = 2048;
+constexpr int64_t kWholeB = 512 * 1024;  // floats: 2 MB, one core's L2 on the machines we measure
+constexpr int64_t kParallelPack = 128 * 1024;  // floats (512 KB): smaller B panels are packed by one thread (a wake-up costs more)
 
 // Packing buffers, one pair per thread, grown on demand and reused: a fresh 1 MB buffer per
 // call costs page faults that, at 256^3, took longer than the multiply itself.
@@ -43,19 +53,64 @@ struct Scratch {
 };
 thread_local Scratch scratch_a, scratch_b;
 
+// dst[k * R + i] = src[i * rs + k] for i < h, k < kc (rows contiguous along k -> R-wide
+// columns); rows h..R-1 are zero. On x86 four rows at a time go through 4x4 SSE transposes
+// (4 loads, 8 shuffles, 4 stores per 16 floats instead of 16 scalar loads and stores).
+void pack_transpose(const float* src, int64_t rs, int64_t h, int64_t kc, int R, float* dst) {
+  int64_t i = 0;
+#ifdef MS_X86
+  for (; i + 4 <= h; i += 4) {
+    const float *s0 = src + i * rs, *s1 = s0 + rs, *s2 = s1 + rs, *s3 = s2 + rs;
+    int64_t k = 0;
+    for (; k + 4 <= kc; k += 4) {
+      __m128 r0 = _mm_loadu_ps(s0 + k), r1 = _mm_loadu_ps(s1 + k), r2 = _mm_loadu_ps(s2 + k), r3 = _mm_loadu_ps(s3 + k);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      float* d = dst + k * R + i;
+      _mm_storeu_ps(d, r0);
+      _mm_storeu_ps(d + R, r1);
+      _mm_storeu_ps(d + 2 * R, r2);
+      _mm_storeu_ps(d + 3 * R, r3);
+    }
+    for (; k < kc; ++k) {
+      float* d = dst + k * R + i;
+      d[0] = s0[k], d[1] = s1[k], d[2] = s2[k], d[3] = s3[k];
+    }
+  }
+#endif
+  for (; i < h; ++i)
+    for (int64_t k = 0; k < kc; ++k) dst[k * R + i] = src[i * rs + k];
+  if (h < R)
+    for (int64_t k = 0; k < kc; ++k)
+      for (int64_t j = h; j < R; ++j) dst[k * R + j] = 0.f;
+}
+
 // B (kc x nc at k0, n0) -> strips of NR columns: strip s holds kc rows of NR floats, zero-padded.
+// Row-major B is read a row at a time (each row once, into every strip); B stored transposed
+// (a linear layer's weight, sbk == 1) is transposed per strip.
 void pack_b(const float* b, int64_t sbk, int64_t sbn, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int nr, float* dst) {
+  if (sbn == 1) {
+    for (int64_t k = 0; k < kc; ++k) {
+      const float* src = b + (k0 + k) * sbk + n0;
+      for (int64_t s = 0; s < nc; s += nr) {
+        const int64_t w = std::min<int64_t>(nr, nc - s);
+        float* row = dst + s * kc + k * nr;
+        std::memcpy(row, src + s, static_cast<size_t>(w) * 4);
+        for (int64_t j = w; j < nr; ++j) row[j] = 0.f;
+      }
+    }
+    return;
+  }
   for (int64_t s = 0; s < nc; s += nr) {
     const int64_t w = std::min<int64_t>(nr, nc - s);
     float* d = dst + s * kc;
+    if (sbk == 1) {
+      pack_transpose(b + (n0 + s) * sbn + k0, sbn, w, kc, nr, d);
+      continue;
+    }
     for (int64_t k = 0; k < kc; ++k) {
       const float* src = b + (k0 + k) * sbk + (n0 + s) * sbn;
       float* row = d + k * nr;
-      if (sbn == 1) {
-        std::memcpy(row, src, static_cast<size_t>(w) * 4);
-      } else {
-        for (int64_t j = 0; j < w; ++j) row[j] = src[j * sbn];
-      }
+      for (int64_t j = 0; j < w; ++j) row[j] = src[j * sbn];
       for (int64_t j = w; j < nr; ++j) row[j] = 0.f;
     }
   }
@@ -67,62 +122,99 @@ void pack_a(const float* a, int64_t sam, int64_t sak, int64_t m0, int64_t mc, in
     const int64_t h = std::min<int64_t>(mr, mc - s);
     float* d = dst + s * kc;
     if (sak == 1) {
-      for (int64_t i = 0; i < h; ++i) {
-        const float* src = a + (m0 + s + i) * sam + k0;
-        for (int64_t k = 0; k < kc; ++k) d[k * mr + i] = src[k];
-      }
-    } else {
-      for (int64_t k = 0; k < kc; ++k) {
-        const float* src = a + (m0 + s) * sam + (k0 + k) * sak;
-        for (int64_t i = 0; i < h; ++i) d[k * mr + i] = src[i * sam];
-      }
+      pack_transpose(a + (m0 + s) * sam + k0, sam, h, kc, mr, d);
+      continue;
     }
-    for (int64_t i = h; i < mr; ++i)
-      for (int64_t k = 0; k < kc; ++k) d[k * mr + i] = 0.f;
+    for (int64_t k = 0; k < kc; ++k) {
+      const float* src = a + (m0 + s) * sam + (k0 + k) * sak;
+      float* col = d + k * mr;
+      if (sam == 1) {
+        std::memcpy(col, src, static_cast<size_t>(h) * 4);
+      } else {
+        for (int64_t i = 0; i < h; ++i) col[i] = src[i * sam];
+      }
+      for (int64_t i = h; i < mr; ++i) col[i] = 0.f;
+    }
   }
 }
 
 void gemm_one(const MicroKernel& uk, const float* a, int64_t sam, int64_t sak, const float* b, int64_t sbk, int64_t sbn,
               float* c, int64_t M, int64_t N, int64_t K, bool parallel) {
   const int mr = uk.mr, nr = uk.nr;
-  const int64_t MC = 12 * mr;
+  // Row blocks of up to 12 strips; when that leaves threads idle (M of a batch: 128 rows is
+  // one block) blocks shrink so each thread packs and multiplies only its own rows.
+  const int threads = parallel ? num_threads() : 1;
+  const int64_t mstrips = (M + mr - 1) / mr;
+  const int64_t MC = mr * ((mstrips + 11) / 12 >= threads ? 12 : std::max<int64_t>(1, std::min<int64_t>(12, (mstrips + threads - 1) / threads)));
   const int64_t nc_max = std::min<int64_t>(NC, (N + nr - 1) / nr * nr);
-  float* const bpack = scratch_b.get(static_cast<size_t>(KC * nc_max));
+  // B is packed KG rows at a time: all of K when that fits in L2 (a narrow N, e.g. a linear
+  // layer's 100 outputs: one packing and one parallel region per product instead of two per KC
+  // slice), else KC (Goto's panel).
+  const int64_t KG = K * nc_max <= kWholeB ? K : KC;
+  float* const bpack = scratch_b.get(static_cast<size_t>(KG * nc_max));
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min<int64_t>(NC, N - jc);
-    for (int64_t pc = 0; pc < K; pc += KC) {
-      const int64_t kc = std::min<int64_t>(KC, K - pc);
-      const bool accumulate = pc > 0;
-      pack_b(b, sbk, sbn, pc, kc, jc, nc, nr, bpack);
+    const int64_t ncp = (nc + nr - 1) / nr * nr;  // packed width of one KC slice
+    for (int64_t pg = 0; pg < K; pg += KG) {
+      const int64_t kg = std::min<int64_t>(KG, K - pg);
+      // Slice pc (a KC block of rows) starts at (pc - pg) * ncp; its strips are kc x nr each.
+      const int64_t bstrips = ncp / nr;
+      auto pack_slice = [&](int64_t pc) {
+        const int64_t kc = std::min<int64_t>(KC, K - pc);
+        float* dst = bpack + (pc - pg) * ncp;
+        if (parallel && bstrips >= 2 && kc * nc >= kParallelPack) {
+          parallel_for(bstrips, 1, [&](int64_t s0, int64_t s1) {
+            const int64_t lo = s0 * nr, hi = std::min<int64_t>(nc, s1 * nr);
+            pack_b(b, sbk, sbn, pc, kc, jc + lo, hi - lo, nr, dst + lo * kc);
+          });
+        } else {
+          pack_b(b, sbk, sbn, pc, kc, jc, nc, nr, dst);
+        }
+      };
+      const int64_t slices = (kg + KC - 1) / KC;
+      if (parallel && slices >= 2 && kg * nc >= kParallelPack) {
+        parallel_for(slices, 1, [&](int64_t s0, int64_t s1) {
+          for (int64_t s = s0; s < s1; ++s) {
+            const int64_t pc = pg + s * KC, kc = std::min<int64_t>(KC, K - pc);
+            pack_b(b, sbk, sbn, pc, kc, jc, nc, nr, bpack + (pc - pg) * ncp);
+          }
+        });
+      } else {
+        for (int64_t pc = pg; pc < pg + kg; pc += KC) pack_slice(pc);
+      }
       const int64_t mblocks = (M + MC - 1) / MC;
       // Split C's rows across threads; when M is small (a few rows) split the columns instead.
-      const int64_t nstrips = (nc + nr - 1) / nr;
-      const bool by_rows = mblocks >= 2 || nstrips < 2;
-      const int64_t tasks = by_rows ? mblocks : nstrips;
+      const bool by_rows = mblocks >= 2 || bstrips < 2;
+      const int64_t tasks = by_rows ? mblocks : bstrips;
       auto work = [&](int64_t t0, int64_t t1) {
-        float* const apack = scratch_a.get(static_cast<size_t>(MC * kc + mr * kc));
+        float* const apack = scratch_a.get(static_cast<size_t>(MC * KC + mr * KC));
         alignas(64) float tile[16 * 64];
         for (int64_t t = t0; t < t1; ++t) {
           // Row mode: task t owns rows [t*MC, ...); column mode (M <= MC): task t owns strip t.
           const int64_t ic = by_rows ? t * MC : 0;
           const int64_t mc = by_rows ? std::min<int64_t>(MC, M - ic) : M;
           const int64_t j_lo = by_rows ? 0 : t * nr, j_hi = by_rows ? nc : std::min<int64_t>(nc, (t + 1) * nr);
-          pack_a(a, sam, sak, ic, mc, pc, kc, mr, apack);
-          for (int64_t jr = j_lo; jr < j_hi; jr += nr) {
-            const int64_t w = std::min<int64_t>(nr, nc - jr);
-            for (int64_t ir = 0; ir < mc; ir += mr) {
-              const int64_t h = std::min<int64_t>(mr, mc - ir);
-              float* cptr = c + (ic + ir) * N + jc + jr;
-              const float* astrip = apack + ir * kc;
-              const float* bstrip = bpack + jr * kc;
-              if (h == mr && w == nr) {
-                uk.run(kc, astrip, bstrip, cptr, N, accumulate);
-              } else {
-                // Edge tile: a full tile into scratch, then the valid part into C.
-                uk.run(kc, astrip, bstrip, tile, nr, false);
-                for (int64_t i = 0; i < h; ++i)
-                  for (int64_t j = 0; j < w; ++j)
-                    cptr[i * N + j] = (accumulate ? cptr[i * N + j] : 0.f) + tile[i * nr + j];
+          for (int64_t pc = pg; pc < pg + kg; pc += KC) {
+            const int64_t kc = std::min<int64_t>(KC, K - pc);
+            const bool accumulate = pc > 0;
+            const float* bslice = bpack + (pc - pg) * ncp;
+            pack_a(a, sam, sak, ic, mc, pc, kc, mr, apack);
+            for (int64_t jr = j_lo; jr < j_hi; jr += nr) {
+              const int64_t w = std::min<int64_t>(nr, nc - jr);
+              for (int64_t ir = 0; ir < mc; ir += mr) {
+                const int64_t h = std::min<int64_t>(mr, mc - ir);
+                float* cptr = c + (ic + ir) * N + jc + jr;
+                const float* astrip = apack + ir * kc;
+                const float* bstrip = bslice + jr * kc;
+                if (h == mr && w == nr) {
+                  uk.run(kc, astrip, bstrip, cptr, N, accumulate);
+                } else {
+                  // Edge tile: a full tile into scratch, then the valid part into C.
+                  uk.run(kc, astrip, bstrip, tile, nr, false);
+                  for (int64_t i = 0; i < h; ++i)
+                    for (int64_t j = 0; j < w; ++j)
+                      cptr[i * N + j] = (accumulate ? cptr[i * N + j] : 0.f) + tile[i * nr + j];
+                }
               }
             }
           }

@@ -31,7 +31,11 @@ void portable(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
 __attribute__((target("avx512f"))) void avx512_12x32(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
                                                      bool acc) {
   __m512 c0[12], c1[12];
-  for (int i = 0; i < 12; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
+  for (int i = 0; i < 12; ++i) {
+    c0[i] = c1[i] = _mm512_setzero_ps();
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
+  }
   for (int64_t k = 0; k < kc; ++k) {
     const __m512 b0 = _mm512_load_ps(b + k * 32);
     const __m512 b1 = _mm512_load_ps(b + k * 32 + 16);
