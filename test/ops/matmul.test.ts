@@ -1,5 +1,7 @@
 // matmul/linear vs a float64 reference: shapes that break every tile, transposed and broadcast
 // operands, 1-D vectors, gradients; CPU vs CUDA; the project's own CUDA kernel too.
+import { spawnSync } from 'child_process';
+import path from 'path';
 import { gradCheck, ops, tensor, Tensor } from '../../lib';
 import { native } from '../../lib/native';
 import { describeCuda, testDevices } from '../helpers/devices';
@@ -123,6 +125,41 @@ describe.each(testDevices)('matmul on %s', (device) => {
     expect(closeness(bias.grad!.dataSync(), db, 1e-5, 1e-6)).toBeLessThanOrEqual(1);
   });
 });
+
+// The AVX2 (6 x 16) and portable (4 x 16) CPU kernels, which machines without AVX-512 run, through
+// the same packing paths and layouts: one child process per kernel (picked once per process by
+// MAMBA_SPEECH_CPU_KERNEL), against a float64 product.
+test.each(['avx2', 'portable'])('the %s CPU kernel agrees with float64 on every packing path', (kernel) => {
+  const root = path.join(__dirname, '..', '..');
+  const script = `
+    const path = require('path');
+    const ms = require(${JSON.stringify(path.join(root, 'bench', 'common.js'))}).loadLibrary({ sources: true });
+    const { native } = require(${JSON.stringify(path.join(root, 'lib', 'native'))});
+    let worst = 0;
+    for (const [M, K, N] of [[65, 1101, 601], [129, 777, 101], [13, 300, 5], [7, 3, 5], [1, 1, 1]]) {
+      const a = Float32Array.from({ length: M * K }, () => Math.random() * 2 - 1);
+      const b = Float32Array.from({ length: K * N }, () => Math.random() * 2 - 1);
+      const ref = new Float64Array(M * N);
+      for (let i = 0; i < M; ++i) for (let k = 0; k < K; ++k) for (let j = 0; j < N; ++j) ref[i * N + j] += a[i * K + k] * b[k * N + j];
+      const a0 = ms.tensor(a, [M, K]), b0 = ms.tensor(b, [K, N]);
+      const at = ms.ops.transpose(ms.ops.contiguous(ms.ops.transpose(a0)));
+      const bt = ms.ops.transpose(ms.ops.contiguous(ms.ops.transpose(b0)));
+      const atol = 8e-6 * Math.sqrt(K), rtol = 1e-5;
+      for (const [x, y] of [[a0, b0], [at, bt], [at, b0], [a0, bt]]) {
+        const c = ms.ops.matmul(x, y).dataSync();
+        for (let i = 0; i < c.length; ++i) worst = Math.max(worst, Math.abs(c[i] - ref[i]) / (atol + rtol * Math.abs(ref[i])));
+      }
+    }
+    console.log(JSON.stringify({ kernel: native.matmulKernels().cpu, worst }));
+  `;
+  const r = spawnSync(process.execPath, ['-e', script], {
+    encoding: 'utf8', cwd: root, timeout: 120000, env: { ...process.env, MAMBA_SPEECH_CPU_KERNEL: kernel },
+  });
+  if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  if (kernel === 'portable' || process.arch === 'x64') expect(out.kernel).toBe(kernel);
+  expect(out.worst).toBeLessThanOrEqual(1);
+}, 130000);
 
 test('matmul gradients vs finite differences (default device)', () => {
   const r = (s: number[]) => tensor(Float32Array.from(randomArray(s.reduce((p, d) => p * d, 1))), s, { requiresGrad: true });
