@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <exception>
@@ -13,6 +14,16 @@
 
 namespace ms {
 namespace {
+
+constexpr std::chrono::microseconds kSpin{50};
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
 
 class Pool {
  public:
@@ -25,7 +36,10 @@ class Pool {
     std::lock_guard<std::mutex> job_lock(job_mutex_);
     stop_workers();
     stop_ = false;
-    for (int i = 0; i + 1 < n; ++i) workers_.emplace_back([this] { worker_loop(); });
+    stopping_.store(false, std::memory_order_relaxed);
+    // New workers start at the current generation: one that took the last finished job for a
+    // new one would run a pass of its own and count itself out of the next real job too early.
+    for (int i = 0; i + 1 < n; ++i) workers_.emplace_back([this, g = generation_] { worker_loop(g); });
   }
 
   // Runs fn over [0, n) in chunks; returns false without running when another job is active.
@@ -41,9 +55,12 @@ class Pool {
       active_ = static_cast<int>(workers_.size());
       error_ = nullptr;
       ++generation_;
+      live_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+      published_.store(generation_, std::memory_order_release);
     }
     cv_.notify_all();
     work();
+    spin_until([this] { return live_.load(std::memory_order_acquire) == 0; });
     std::unique_lock<std::mutex> lk(mutex_);
     done_cv_.wait(lk, [this] { return active_ == 0; });
     fn_ = nullptr;
@@ -66,9 +83,20 @@ class Pool {
     }
   }
 
-  void worker_loop() {
-    uint64_t seen = 0;
+  // Spins up to kSpin for `ready` before the caller blocks: a training step's ops come back to
+  // back, and a futex wake-up on a VM can cost more than a small op's whole loop.
+  template <typename Ready>
+  static void spin_until(Ready ready) {
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    for (int i = 0; !ready(); ++i) {
+      cpu_relax();
+      if ((i & 63) == 63 && std::chrono::steady_clock::now() > until) return;
+    }
+  }
+
+  void worker_loop(uint64_t seen) {
     for (;;) {
+      spin_until([&] { return published_.load(std::memory_order_acquire) != seen || stopping_.load(std::memory_order_relaxed); });
       {
         std::unique_lock<std::mutex> lk(mutex_);
         cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
@@ -77,6 +105,7 @@ class Pool {
       }
       work();
       std::lock_guard<std::mutex> lk(mutex_);
+      live_.fetch_sub(1, std::memory_order_release);
       if (--active_ == 0) done_cv_.notify_one();
     }
   }
@@ -85,6 +114,7 @@ class Pool {
     {
       std::lock_guard<std::mutex> lk(mutex_);
       stop_ = true;
+      stopping_.store(true, std::memory_order_relaxed);
     }
     cv_.notify_all();
     for (auto& t : workers_) t.join();
@@ -100,6 +130,11 @@ class Pool {
   int active_ = 0;
   uint64_t generation_ = 0;
   bool stop_ = false;
+  // Mirrors for spinning without the mutex: the last published generation, workers still in
+  // the current job, and stop.
+  std::atomic<uint64_t> published_{0};
+  std::atomic<int> live_{0};
+  std::atomic<bool> stopping_{false};
   std::exception_ptr error_;
 };
 
