@@ -16,6 +16,7 @@ namespace ms {
 namespace {
 
 constexpr std::chrono::microseconds kSpin{50};
+thread_local bool in_job = false;  // this thread is running chunks of a pool job
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -70,6 +71,8 @@ class Pool {
 
  private:
   void work() {
+    in_job = true;  // a parallel_for inside fn runs inline (nested jobs are not queued)
+    struct Clear { ~Clear() { in_job = false; } } clear;
     for (;;) {
       int64_t b = next_.fetch_add(chunk_);
       if (b >= n_) break;
@@ -157,7 +160,7 @@ void parallel_for(int64_t n, int64_t grain, const RangeFn& fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
   int threads = num_threads();
-  if (threads <= 1 || n <= grain) {
+  if (threads <= 1 || n <= grain || in_job) {
     fn(0, n);
     return;
   }

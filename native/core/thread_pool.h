@@ -3,7 +3,8 @@
 // parallel_for(n, grain, fn) calls fn(begin, end) over disjoint ranges covering [0, n). Ranges
 // are at least `grain` long, so a 1-element add never wakes a thread (a wake-up costs ~5-20 us,
 // 1000x the work). The pool is process-wide with one worker per core minus the caller; when two
-// JS threads (worker_threads) call at once, the second runs its loop inline rather than queue.
+// JS threads (worker_threads) call at once, the second runs its loop inline rather than queue;
+// a parallel_for called from inside a job (nested) also runs inline.
 // After a job, workers (and the caller, waiting for them) spin ~50 us before sleeping: a step's
 // ops come back to back, and on a VM a futex wake-up cost more than a 256^3 product's loop
 // (2 threads: 158 -> 207 GFLOP/s at 256^3 on the 2-core CI machine).

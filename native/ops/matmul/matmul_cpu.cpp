@@ -141,11 +141,12 @@ void pack_a(const float* a, int64_t sam, int64_t sak, int64_t m0, int64_t mc, in
 void gemm_one(const MicroKernel& uk, const float* a, int64_t sam, int64_t sak, const float* b, int64_t sbk, int64_t sbn,
               float* c, int64_t M, int64_t N, int64_t K, bool parallel) {
   const int mr = uk.mr, nr = uk.nr;
-  // Row blocks of up to 12 strips; when that leaves threads idle (M of a batch: 128 rows is
-  // one block) blocks shrink so each thread packs and multiplies only its own rows.
+  // Row blocks of 12 strips, unless that gives fewer blocks than threads (a batch of 128 rows
+  // is one block): then one block per thread, so each packs and multiplies only its own rows.
   const int threads = parallel ? num_threads() : 1;
   const int64_t mstrips = (M + mr - 1) / mr;
-  const int64_t MC = mr * ((mstrips + 11) / 12 >= threads ? 12 : std::max<int64_t>(1, std::min<int64_t>(12, (mstrips + threads - 1) / threads)));
+  const int64_t per_block = (mstrips + 11) / 12 >= threads ? 12 : (mstrips + threads - 1) / threads;
+  const int64_t MC = mr * std::max<int64_t>(1, per_block);
   const int64_t nc_max = std::min<int64_t>(NC, (N + nr - 1) / nr * nr);
   // B is packed KG rows at a time: all of K when that fits in L2 (a narrow N, e.g. a linear
   // layer's 100 outputs: one packing and one parallel region per product instead of two per KC
@@ -158,30 +159,22 @@ void gemm_one(const MicroKernel& uk, const float* a, int64_t sam, int64_t sak, c
     for (int64_t pg = 0; pg < K; pg += KG) {
       const int64_t kg = std::min<int64_t>(KG, K - pg);
       // Slice pc (a KC block of rows) starts at (pc - pg) * ncp; its strips are kc x nr each.
+      // Packing task t is strip t % bstrips of slice t / bstrips; a range of tasks packs each
+      // slice's run of strips with one pack_b call. In parallel only when the group is big
+      // enough to pay for a wake-up.
       const int64_t bstrips = ncp / nr;
-      auto pack_slice = [&](int64_t pc) {
-        const int64_t kc = std::min<int64_t>(KC, K - pc);
-        float* dst = bpack + (pc - pg) * ncp;
-        if (parallel && bstrips >= 2 && kc * nc >= kParallelPack) {
-          parallel_for(bstrips, 1, [&](int64_t s0, int64_t s1) {
-            const int64_t lo = s0 * nr, hi = std::min<int64_t>(nc, s1 * nr);
-            pack_b(b, sbk, sbn, pc, kc, jc + lo, hi - lo, nr, dst + lo * kc);
-          });
-        } else {
-          pack_b(b, sbk, sbn, pc, kc, jc, nc, nr, dst);
+      const int64_t ptasks = (kg + KC - 1) / KC * bstrips;
+      auto pack_strips = [&](int64_t t0, int64_t t1) {
+        while (t0 < t1) {
+          const int64_t first = t0 % bstrips, last = std::min(bstrips, first + (t1 - t0));
+          const int64_t pc = pg + (t0 / bstrips) * KC, kc = std::min<int64_t>(KC, K - pc);
+          const int64_t lo = first * nr, hi = std::min<int64_t>(nc, last * nr);
+          pack_b(b, sbk, sbn, pc, kc, jc + lo, hi - lo, nr, bpack + (pc - pg) * ncp + lo * kc);
+          t0 += last - first;
         }
       };
-      const int64_t slices = (kg + KC - 1) / KC;
-      if (parallel && slices >= 2 && kg * nc >= kParallelPack) {
-        parallel_for(slices, 1, [&](int64_t s0, int64_t s1) {
-          for (int64_t s = s0; s < s1; ++s) {
-            const int64_t pc = pg + s * KC, kc = std::min<int64_t>(KC, K - pc);
-            pack_b(b, sbk, sbn, pc, kc, jc, nc, nr, bpack + (pc - pg) * ncp);
-          }
-        });
-      } else {
-        for (int64_t pc = pg; pc < pg + kg; pc += KC) pack_slice(pc);
-      }
+      if (parallel && ptasks >= 2 && kg * nc >= kParallelPack) parallel_for(ptasks, 1, pack_strips);
+      else pack_strips(0, ptasks);
       const int64_t mblocks = (M + MC - 1) / MC;
       // Split C's rows across threads; when M is small (a few rows) split the columns instead.
       const bool by_rows = mblocks >= 2 || bstrips < 2;
