@@ -13,3 +13,4 @@ export * as data from './data';
 export * as io from './io';
 export * as nn from './nn';
 export * as mi from './mi';
+export * as models from './models';

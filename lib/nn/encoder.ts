@@ -8,6 +8,8 @@
  *                            (pointwise -> GLU -> depthwise k -> norm -> SiLU -> pointwise) -> ½FFN -> LayerNorm
  *   ConBiMambaLayer          the same with BiMamba-outer (`bimamba`) in place of MHSA
  *   TransBiMambaLayer        post-norm Transformer layer with BiMamba (`bimamba`) in place of MHSA
+ *   BiMambaLayer             the residual block of MambaLayer around a BiMamba mixer (outer or inner):
+ *                            x + mixer(norm(x)) (names mixer.*, norm.*, as mamba-ssm Block)
  *   Encoder                  a stack; forward(x, lengths, { hiddenStates: true }) also returns
  *                            hs[0] = input to layer 1, hs[i] = output of layer i (S3PRL convention)
  * Padded steps are zeroed before every convolution and masked as keys in attention, so valid
@@ -22,7 +24,7 @@ import { arange } from '../tensor/creation';
 import { keep, tidy } from '../tensor/scope';
 import { Tensor } from '../tensor/tensor';
 import { MultiHeadAttention } from './attention';
-import { BiMambaOuter } from './bimamba';
+import { BiMamba, BiMambaInner, BiMambaOuter } from './bimamba';
 import { Conv1d } from './conv';
 import { deriveSeed } from './init';
 import { LayerOptions, Linear } from './layers';
@@ -108,12 +110,12 @@ export class TransformerEncoderLayer extends Module implements EncoderLayer {
 
 /** Post-norm Transformer layer with an outer BiMamba (`bimamba`) in place of self-attention. */
 export class TransBiMambaLayer extends TransformerEncoderLayer {
-  bimamba: BiMambaOuter;
-  constructor(o: Omit<TransformerLayerOptions, 'nHead'> & { nHead?: number; mamba?: Partial<MambaOptions> }) {
+  bimamba: BiMambaOuter | BiMambaInner;
+  constructor(o: Omit<TransformerLayerOptions, 'nHead'> & { nHead?: number; mamba?: Partial<MambaOptions> & { kind?: 'outer' | 'inner' } }) {
     super({ nHead: 1, ...o });
     // Replace the attention registered by the base class.
     this.module('self_attn', null);
-    this.bimamba = this.module('bimamba', new BiMambaOuter({ dModel: o.dModel, ...o.mamba, seed: deriveSeed(o.seed ?? 0, 'bimamba'), device: o.device }));
+    this.bimamba = this.module('bimamba', BiMamba({ dModel: o.dModel, ...o.mamba, seed: deriveSeed(o.seed ?? 0, 'bimamba'), device: o.device }));
   }
   protected override mix(x: Tensor, lengths: Lengths | null): Tensor {
     return this.bimamba.forward(x, lengths);
@@ -127,6 +129,23 @@ export class MambaLayer extends Module implements EncoderLayer {
   constructor(o: MambaOptions) {
     super();
     this.mixer = this.module('mixer', new Mamba({ ...o, seed: deriveSeed(o.seed ?? 0, 'mixer') }));
+    this.norm = this.module('norm', new LayerNorm(o.dModel, { device: o.device }));
+  }
+  forward(x: Tensor, lengths: Lengths | null = null): Tensor {
+    return tidy(() => add(x, this.mixer.forward(this.norm.forward(x), lengths)));
+  }
+}
+
+/** The mamba-ssm Block residual around a bidirectional mixer: out = x + BiMamba(norm(x)).
+ *  x (B, L, C), lengths (B) -> (B, L, C). kind 'outer' (ExtBiMamba, default) or 'inner'. */
+export class BiMambaLayer extends Module implements EncoderLayer {
+  mixer: BiMambaOuter | BiMambaInner;
+  norm: LayerNorm;
+  constructor(o: MambaOptions & { kind?: 'outer' | 'inner' }) {
+    super();
+    const { reverse: _unused, ...rest } = o;
+    void _unused;
+    this.mixer = this.module('mixer', BiMamba({ ...rest, seed: deriveSeed(o.seed ?? 0, 'mixer') }));
     this.norm = this.module('norm', new LayerNorm(o.dModel, { device: o.device }));
   }
   forward(x: Tensor, lengths: Lengths | null = null): Tensor {
@@ -200,7 +219,8 @@ export interface ConformerLayerOptions extends LayerOptions {
   depthwiseKernel?: number;
   dropout?: number;
   useGroupNorm?: boolean;
-  mamba?: Partial<MambaOptions>;
+  /** mixer options of ConBiMambaLayer; kind 'outer' (default, ExtBiMamba) or 'inner' */
+  mamba?: Partial<MambaOptions> & { kind?: 'outer' | 'inner' };
 }
 
 export class ConformerLayer extends Module implements EncoderLayer {
@@ -240,10 +260,10 @@ export class ConformerLayer extends Module implements EncoderLayer {
 
 /** Conformer with an outer BiMamba (`bimamba`) in place of multi-head self-attention. */
 export class ConBiMambaLayer extends ConformerLayer {
-  bimamba: BiMambaOuter;
+  bimamba: BiMambaOuter | BiMambaInner;
   constructor(o: ConformerLayerOptions) {
     super(o, false);
-    this.bimamba = this.module('bimamba', new BiMambaOuter({ dModel: o.dModel, ...o.mamba, seed: deriveSeed(o.seed ?? 0, 'bimamba'), device: o.device }));
+    this.bimamba = this.module('bimamba', BiMamba({ dModel: o.dModel, ...o.mamba, seed: deriveSeed(o.seed ?? 0, 'bimamba'), device: o.device }));
   }
   protected override mix(x: Tensor, lengths: Lengths | null): Tensor {
     return this.bimamba.forward(x, lengths);

@@ -14,6 +14,6 @@ export type { MultiHeadAttentionOptions, AttentionCallOptions } from './attentio
 export { LayerNorm, RMSNorm, GroupNorm, BatchNorm1d } from './norm';
 export { Conv1d, Conv2d, ConvTranspose1d } from './conv';
 export { Dropout, Embedding, WeightNorm } from './misc';
-export { TransformerEncoderLayer, TransBiMambaLayer, MambaLayer, ConformerLayer, ConBiMambaLayer, Encoder, paddingMask } from './encoder';
+export { TransformerEncoderLayer, TransBiMambaLayer, MambaLayer, BiMambaLayer, ConformerLayer, ConBiMambaLayer, Encoder, paddingMask } from './encoder';
 export type { EncoderLayer, EncoderOutput, TransformerLayerOptions, ConformerLayerOptions } from './encoder';
 export { sinusoidalPositions, PositionalEncoding, ConvPositionalEmbedding, Conv2dSubsampling, FeatureExtractor } from './frontend';
