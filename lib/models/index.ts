@@ -1,2 +1,3 @@
 /** lib/models — the paper's task models on the shared encoder spec. */
 export * from './encoder_spec';
+export type { LossOutput, HiddenStates, TaskModel, BatchSource } from './task';
