@@ -168,6 +168,33 @@ export function manualSeed(seed: number | bigint): void {
   globalOffset = 0n;
 }
 
+/** The global generator's position: Philox key `seed` and counter `offset` (decimal strings, since
+ *  both are 64-bit). Saved by training checkpoints so a resumed run draws the same numbers. */
+export interface RngState {
+  seed: string;
+  offset: string;
+}
+
+/** The global generator's state now (see RngState). */
+export function getRngState(): RngState {
+  return { seed: globalSeed.toString(), offset: globalOffset.toString() };
+}
+
+/** Restores a state from getRngState(): later rand/randn/dropout draws continue from there. */
+export function setRngState(state: RngState): void {
+  const big = (k: 'seed' | 'offset'): bigint => {
+    const v = state && typeof state === 'object' ? state[k] : undefined;
+    if (typeof v !== 'string' || !/^[0-9]+$/.test(v) || BigInt(v) >= 1n << 64n) {
+      throw new Error(`[setRngState] ${k} must be a decimal string of an integer in [0, 2^64), got ${describe(v)}`);
+    }
+    return BigInt(v);
+  };
+  const seed = big('seed');
+  const offset = big('offset');
+  globalSeed = seed;
+  globalOffset = offset;
+}
+
 function seedOf(op: string, seed: number | bigint): bigint {
   if (typeof seed === 'bigint') {
     if (seed < 0n || seed >= 1n << 64n) throw new Error(`[${op}] seed must be in [0, 2^64), got ${seed}`);
