@@ -46,9 +46,9 @@ function median(v: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-function time(fn: () => { frames: number }, seconds: number): { ms: number; frames: number } {
+function time(fn: () => { numFrames: number }, seconds: number): { ms: number; frames: number } {
   let frames = 0;
-  for (let i = 0; i < 3; i++) frames = fn().frames; // warm-up: JIT, plan and filterbank caches
+  for (let i = 0; i < 3; i++) frames = fn().numFrames; // warm-up: JIT, plan and filterbank caches
   const reps = Math.max(5, Math.min(200, Math.round(20 / seconds)));
   const t: number[] = [];
   for (let i = 0; i < reps; i++) {
@@ -60,7 +60,7 @@ function time(fn: () => { frames: number }, seconds: number): { ms: number; fram
 }
 
 const rows: Row[] = [];
-const ops: Array<[string, (x: Float32Array) => { frames: number }, boolean]> = [
+const ops: Array<[string, (x: Float32Array) => { numFrames: number }, boolean]> = [
   ['fbank (80 mels, nFft 400, hop 160)', (x) => fbank(x), true],
   ['kaldiFbank (23 bins, nFft 512)', (x) => kaldiFbank(x), false],
   ['mfcc (40 of 80 mels)', (x) => mfcc(x), false],

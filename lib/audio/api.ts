@@ -7,7 +7,8 @@
  *   audio.mfcc(signal, opts)        -> Tensor (frames, nMfcc)
  *   audio.kaldiMfcc(signal, opts)   -> Tensor (frames, numCeps)
  * The array-level versions stay available as fbankArray, kaldiFbankArray, mfccArray,
- * kaldiMfccArray ({ data, frames, dim }), for loaders that never touch the addon.
+ * kaldiMfccArray (FeatureItem { data, numFrames, dim }), for loaders that never touch the addon;
+ * a FeatureItem goes straight into data.collate and models.collate*.
  */
 import { CreateOptions, Tensor } from '../tensor';
 import { FloatArray } from './check';

@@ -8,14 +8,15 @@
  * library's time-major layout: features (frames, dim), batches (B, T, F).
  *
  * Glossary:
- *   Features   { data (frames, dim), frames, dim }, returned by fbank, kaldiFbank, mfcc, ...
+ *   FeatureItem { data (numFrames, dim), numFrames, dim }, returned by fbank, kaldiFbank, mfcc, ...
+ *              and taken by data.collate / batchIterator (one type from producer to batch)
  *   lengths    Int32Array (B) of valid frames per item; padding is on the right
  */
 
 import { CreateOptions, Tensor, tensor } from '../tensor';
 import { FloatArray, fail, isFloat32Array, isInt32Array } from './check';
 import { kaldiFbank, KaldiFbankOptions, kaldiMfcc, KaldiMfccOptions } from './kaldi';
-import { fbank, FbankOptions, Features } from './mel';
+import { fbank, FbankOptions, FeatureItem } from './mel';
 import { mfcc, MfccOptions } from './mfcc';
 import { specAugment, SpecAugmentOptions } from './specaugment';
 import { FrameOptions, spectrogram, stft, StftOptions } from './stft';
@@ -35,9 +36,9 @@ export * from './metrics';
 export * from './wav';
 export * from './flac';
 
-/** Features (frames, dim) as a float32 Tensor of shape (frames, dim). */
-export function featuresToTensor(f: Features, opts: CreateOptions = {}): Tensor {
-  return tensor(f.data, [f.frames, f.dim], opts);
+/** A FeatureItem (numFrames, dim) as a float32 Tensor of shape (numFrames, dim). */
+export function featuresToTensor(f: FeatureItem, opts: CreateOptions = {}): Tensor {
+  return tensor(f.data, [f.numFrames, f.dim], opts);
 }
 
 /** fbank (log-mel) of `signal` (n) as a Tensor (frames, nMels). */

@@ -19,7 +19,7 @@
 
 import { checkFinite, checkPositive, checkNonNegativeInt, checkPositiveInt, checkRate, checkSignal, fail, FloatArray } from './check';
 import { realFftPlan } from './fft';
-import { Features, SparseMel } from './mel';
+import { FeatureItem, SparseMel } from './mel';
 import { liftering } from './mfcc';
 import { Rng } from './rng';
 import { makeWindow } from './window';
@@ -105,12 +105,12 @@ export function kaldiMelBanks(numBins: number, padded: number, sampleFreq: numbe
  * Kaldi mel -> ln(max(., eps)). Returns (frames, numMelBins [+ 1 energy column]); the energy
  * column is first, or last with htkCompat. Float64 inside, Float32Array out.
  */
-export function kaldiFbank(signal: FloatArray, opts: KaldiFbankOptions = {}): Features {
+export function kaldiFbank(signal: FloatArray, opts: KaldiFbankOptions = {}): FeatureItem {
   const op = 'kaldiFbank';
   checkSignal(op, 'signal', signal);
   const o = resolveOptions(op, opts);
   const n = signal.length;
-  if (n < o.minDuration * o.sampleFrequency) return { data: new Float32Array(0), frames: 0, dim: 0 };
+  if (n < o.minDuration * o.sampleFrequency) return { data: new Float32Array(0), numFrames: 0, dim: 0 };
   if (o.windowSize < 2 || o.windowSize > n) {
     fail(op, `signal of ${n} samples is shorter than one frame of ${o.windowSize} samples (${o.frameLength} ms at ${o.sampleFrequency} Hz)`);
   }
@@ -175,7 +175,7 @@ export function kaldiFbank(signal: FloatArray, opts: KaldiFbankOptions = {}): Fe
     if (o.useEnergy) out[row + (o.htkCompat ? nBins : 0)] = logEnergy;
   }
   if (o.subtractMean) subtractColumnMean(out, frames, dim);
-  return { data: out, frames, dim };
+  return { data: out, numFrames: frames, dim };
 }
 
 /**
@@ -184,7 +184,7 @@ export function kaldiFbank(signal: FloatArray, opts: KaldiFbankOptions = {}): Fe
  * -> with useEnergy, c0 replaced by the log energy; with htkCompat, c0/energy moves last (times
  * sqrt(2) when it is c0). Returns (frames, numCeps).
  */
-export function kaldiMfcc(signal: FloatArray, opts: KaldiMfccOptions = {}): Features {
+export function kaldiMfcc(signal: FloatArray, opts: KaldiMfccOptions = {}): FeatureItem {
   const op = 'kaldiMfcc';
   const numCeps = opts.numCeps ?? 13;
   const lifter = opts.cepstralLifter ?? 22;
@@ -195,7 +195,7 @@ export function kaldiMfcc(signal: FloatArray, opts: KaldiMfccOptions = {}): Feat
   const useEnergy = opts.useEnergy ?? false;
   const htk = opts.htkCompat ?? false;
   const fb = kaldiFbank(signal, { ...opts, useLogFbank: true, usePower: true, subtractMean: false });
-  const { frames, dim } = fb;
+  const { numFrames: frames, dim } = fb;
   const melOff = useEnergy && !htk ? 1 : 0;
   const lift = lifter !== 0 ? liftering(numCeps, lifter) : null; // (numCeps)
   const dct = new Float64Array(numCeps * nMel); // (numCeps, nMel), ortho DCT-II rows
@@ -223,7 +223,7 @@ export function kaldiMfcc(signal: FloatArray, opts: KaldiMfccOptions = {}): Feat
     }
   }
   if (opts.subtractMean) subtractColumnMean(out, frames, numCeps);
-  return { data: out, frames, dim: numCeps };
+  return { data: out, numFrames: frames, dim: numCeps };
 }
 
 /** Kaldi's feature window of `size` points (symmetric). Shape: (size). */

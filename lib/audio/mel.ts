@@ -139,12 +139,21 @@ export interface FbankOptions {
   floor?: number; // 1e-10
 }
 
-/** Log-mel features (frames, nMels). */
-export interface Features {
-  data: Float32Array; // (frames, dim)
-  frames: number;
+/**
+ * The one feature-item type of the library: a time-major (numFrames, dim) matrix, row-major.
+ * Every producer returns it (fbank, kaldiFbank, mfcc, kaldiMfcc, the batcher's FeatureCache) and
+ * every consumer takes it (data.collate, data.batchIterator's featurize, models.collate*), so the
+ * output of `audio.fbankArray` goes straight into a batch.
+ */
+export interface FeatureItem {
+  /** (numFrames, dim) row-major */
+  data: Float32Array;
+  numFrames: number;
   dim: number;
 }
+
+/** @deprecated the older name of FeatureItem (same fields). */
+export type Features = FeatureItem;
 
 const filterCache = new Map<string, SparseMel>();
 
@@ -164,10 +173,10 @@ export function sparseMel(nFreqs: number, fMin: number, fMax: number, nMels: num
  * Log-mel filterbank features of `signal` (n): torchaudio MelSpectrogram (STFT with the given
  * window and centring, |X|^power, mel filterbank) then log: 'ln' = ln(max(x, floor)), 'db' =
  * 10 log10(max(x, floor)) for power 2 or 20 log10 for power 1 (AmplitudeToDB with amin = floor,
- * ref 1, no top_db), 'none' = the mel spectrogram itself. Returns data (frames, nMels),
- * frames = 1 + floor(n / hop) when centred. Float64 inside, Float32Array out.
+ * ref 1, no top_db), 'none' = the mel spectrogram itself. Returns data (numFrames, nMels),
+ * numFrames = 1 + floor(n / hop) when centred. Float64 inside, Float32Array out.
  */
-export function fbank(signal: FloatArray, opts: FbankOptions = {}): Features {
+export function fbank(signal: FloatArray, opts: FbankOptions = {}): FeatureItem {
   const op = 'fbank';
   checkSignal(op, 'signal', signal);
   const sr = opts.sampleRate ?? 16000;
@@ -221,5 +230,5 @@ export function fbank(signal: FloatArray, opts: FbankOptions = {}): Features {
     else if (log === 'db') for (let m = 0; m < nMels; m++) out[o + m] = dbScale * Math.log10(row[m] > floor ? row[m] : floor);
     else for (let m = 0; m < nMels; m++) out[o + m] = row[m];
   }
-  return { data: out, frames, dim: nMels };
+  return { data: out, numFrames: frames, dim: nMels };
 }

@@ -12,7 +12,7 @@
  */
 
 import { checkFinite, checkPositiveInt, checkSignal, fail, FloatArray } from './check';
-import { fbank, FbankOptions, Features } from './mel';
+import { fbank, FbankOptions, FeatureItem } from './mel';
 import { Framer } from './stft';
 
 /** DCT-II matrix as torchaudio.functional.create_dct(nMfcc, nMels, norm): shape (nMels, nMfcc),
@@ -60,7 +60,7 @@ export interface MfccOptions extends Omit<FbankOptions, 'log'> {
  * log-energy. Returns (frames, nMfcc). torchaudio.transforms.MFCC gives the same numbers when
  * given the same melkwargs (its own defaults are hop 200, n_mels 128).
  */
-export function mfcc(signal: FloatArray, opts: MfccOptions = {}): Features {
+export function mfcc(signal: FloatArray, opts: MfccOptions = {}): FeatureItem {
   const op = 'mfcc';
   checkSignal(op, 'signal', signal);
   const nMfcc = opts.nMfcc ?? 40;
@@ -73,7 +73,7 @@ export function mfcc(signal: FloatArray, opts: MfccOptions = {}): Features {
   checkFinite(op, 'lifter', lifter);
   const floor = opts.floor ?? 1e-10;
   const mel = fbank(signal, { ...opts, log: 'none' });
-  const { frames } = mel;
+  const { numFrames: frames } = mel;
   const logMel = new Float64Array(frames * nMels); // (frames, nMels)
   if (opts.logMels) {
     for (let i = 0; i < logMel.length; i++) logMel[i] = Math.log(mel.data[i] + 1e-6);
@@ -91,7 +91,7 @@ export function mfcc(signal: FloatArray, opts: MfccOptions = {}): Features {
     const energy = frameEnergies(op, signal, opts);
     for (let t = 0; t < frames; t++) out[t * nMfcc] = Math.log(Math.max(energy[t], floor));
   }
-  return { data: out, frames, dim: nMfcc };
+  return { data: out, numFrames: frames, dim: nMfcc };
 }
 
 /** DCT-II of each row of logMel (frames, nMels) keeping nMfcc, then lifter; -> (frames, nMfcc). */

@@ -21,17 +21,15 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { readAudio } from '../audio/flac';
+import type { FeatureItem } from '../audio/mel';
 import { writeFileAtomic } from '../audio/wav';
 import { ManifestEntry } from './manifest';
 import { Rng, deriveSeed, shuffleInPlace } from './rng';
 import { Tokenizer } from './tokenizer';
 
-export interface Features {
-  /** (numFrames, dim) row-major */
-  data: Float32Array;
-  numFrames: number;
-  dim: number;
-}
+export type { FeatureItem } from '../audio/mel';
+/** @deprecated the older name of FeatureItem (same fields). */
+export type Features = FeatureItem;
 
 export interface Batch {
   ids: string[];
@@ -88,9 +86,11 @@ export function planBatches(lengths: readonly number[], opts: BatchPlanOptions):
 }
 
 /** Stacks items into one right-padded batch: features (B, T, F) with zeros after each item's
- *  frames, int32 lengths, and (when every item has targets) padded targets with their lengths. */
-export function collate(items: ReadonlyArray<{ id: string; features: Features; targets?: Int32Array }>): Batch {
+ *  frames, int32 lengths, and (when every item has targets) padded targets with their lengths.
+ *  Each item's `features` is a FeatureItem (numFrames, dim), e.g. `audio.fbankArray(x)` as is. */
+export function collate(items: ReadonlyArray<{ id: string; features: FeatureItem; targets?: Int32Array }>): Batch {
   if (items.length === 0) throw new Error('[collate] empty batch');
+  items.forEach((it, i) => checkFeatureItem(it.features, `item ${i} (${it.id})`));
   const F = items[0].features.dim;
   let T = 0;
   items.forEach((it, i) => {
@@ -119,6 +119,22 @@ export function collate(items: ReadonlyArray<{ id: string; features: Features; t
   return batch;
 }
 
+/** Throws `[collate] <where> ...` unless `f` is a FeatureItem { data: Float32Array, numFrames, dim };
+ *  names the usual mistakes (a Tensor from audio.fbank, a bare Float32Array). */
+function checkFeatureItem(f: unknown, where: string): asserts f is FeatureItem {
+  const o = f as Partial<FeatureItem> & { shape?: unknown; frames?: unknown };
+  if (o === null || typeof o !== 'object' || ArrayBuffer.isView(o) || Array.isArray(o.shape) || typeof o.numFrames !== 'number' || typeof o.dim !== 'number' || !ArrayBuffer.isView(o.data)) {
+    const got = o === null || typeof o !== 'object' ? JSON.stringify(o)
+      : Array.isArray(o.shape) ? `a Tensor (${(o.shape as number[]).join(', ')}) (use audio.fbankArray, or models.collateAsr which takes Tensors)`
+        : ArrayBuffer.isView(o) ? `a bare ${o.constructor.name} without numFrames/dim`
+          : `{ ${Object.keys(o).join(', ')} }`;
+    throw new Error(`[collate] ${where} features must be a FeatureItem { data: Float32Array, numFrames, dim }, got ${got}`);
+  }
+  if (!Number.isInteger(o.numFrames) || o.numFrames < 0 || !Number.isInteger(o.dim) || o.dim < 1) {
+    throw new Error(`[collate] ${where} has numFrames = ${o.numFrames}, dim = ${o.dim}: expected integers ≥ 0 and ≥ 1`);
+  }
+}
+
 const MAGIC = 0x3146534d; // 'MSF1' little-endian: mamba-speech features v1
 
 /** Features cached on disk, one file per (audio file, mtime, size, options). */
@@ -138,7 +154,7 @@ export class FeatureCache {
 
   /** Returns cached features, or computes, stores (atomically) and returns them. A corrupt cache
    *  file is recomputed rather than trusted. */
-  async get(file: string, options: unknown, compute: () => Features | Promise<Features>): Promise<Features> {
+  async get(file: string, options: unknown, compute: () => FeatureItem | Promise<FeatureItem>): Promise<FeatureItem> {
     const p = path.join(this.dir, `${this.key(file, options)}.f32`);
     if (fs.existsSync(p)) {
       const b = fs.readFileSync(p);
@@ -185,8 +201,8 @@ export async function* prefetch<T>(source: AsyncIterable<T>, depth = 1): AsyncGe
 
 export interface LoaderOptions extends BatchPlanOptions {
   entries: readonly ManifestEntry[];
-  /** features of one utterance (mono samples at the file's rate) */
-  featurize: (samples: Float32Array, sampleRate: number, entry: ManifestEntry) => Features | Promise<Features>;
+  /** features of one utterance (mono samples at the file's rate), e.g. (x) => audio.fbankArray(x) */
+  featurize: (samples: Float32Array, sampleRate: number, entry: ManifestEntry) => FeatureItem | Promise<FeatureItem>;
   /** identifies the featurizer settings in cache keys, e.g. { nMels: 80, hop: 160 } */
   featureOptions?: unknown;
   cache?: FeatureCache;
@@ -208,7 +224,7 @@ export function batchIterator(opts: LoaderOptions): AsyncGenerator<Batch> {
       const items = [];
       for (const i of idx) {
         const e = opts.entries[i];
-        const compute = async (): Promise<Features> => {
+        const compute = async (): Promise<FeatureItem> => {
           const a = await readAudio(e.audio, { mono: true });
           return opts.featurize(a.channels[0], a.sampleRate, e);
         };

@@ -26,7 +26,7 @@ try {
   test('fbankTensor / kaldiFbankTensor / mfccTensor: (frames, dim) with the array results', () => {
     const f = a.fbank(x, { nMels: 40 });
     const t = a.fbankTensor(x, { nMels: 40 }, { device: 'cpu' });
-    expect(t.shape).toEqual([f.frames, 40]);
+    expect(t.shape).toEqual([f.numFrames, 40]);
     expect(Array.from(t.dataSync())).toEqual(Array.from(f.data));
     t.dispose();
     const k = a.kaldiFbankTensor(x.map((v) => v * 32768), {}, { device: 'cpu' });

@@ -30,8 +30,8 @@ describe('kaldiFbank', () => {
     const x = kaldiSignal(n);
     const out = kaldiFbank(x);
     const ref = refKaldiFbank(x, DEF);
-    expect(out.frames).toBe(1 + Math.floor((n - 400) / 160));
-    expect(out.frames).toBe(ref.frames);
+    expect(out.numFrames).toBe(1 + Math.floor((n - 400) / 160));
+    expect(out.numFrames).toBe(ref.frames);
     expect(out.dim).toBe(23);
     expect(maxAbsErr(out.data, ref.mel)).toBeLessThan(TOL);
   });
@@ -51,11 +51,11 @@ describe('kaldiFbank', () => {
     const withE = 'useEnergy' in opts && opts.useEnergy;
     const htk = 'htkCompat' in opts && opts.htkCompat;
     const nb = ('numMelBins' in opts ? opts.numMelBins : 23) as number;
-    expect(out.frames).toBe(ref.frames);
+    expect(out.numFrames).toBe(ref.frames);
     expect(out.dim).toBe(nb + (withE ? 1 : 0));
-    const mel = new Float64Array(out.frames * nb);
-    const energy = new Float64Array(out.frames);
-    for (let t = 0; t < out.frames; t++) {
+    const mel = new Float64Array(out.numFrames * nb);
+    const energy = new Float64Array(out.numFrames);
+    for (let t = 0; t < out.numFrames; t++) {
       for (let b = 0; b < nb; b++) mel[t * nb + b] = out.data[t * out.dim + (withE && !htk ? 1 : 0) + b];
       if (withE) energy[t] = out.data[t * out.dim + (htk ? nb : 0)];
     }
@@ -65,7 +65,7 @@ describe('kaldiFbank', () => {
 
   test('snipEdges = false frame count is floor((n + shift/2) / shift)', () => {
     for (const n of [400, 401, 1000, 16000, 16079, 16080]) {
-      expect(kaldiFbank(kaldiSignal(n), { snipEdges: false }).frames).toBe(Math.floor((n + 80) / 160));
+      expect(kaldiFbank(kaldiSignal(n), { snipEdges: false }).numFrames).toBe(Math.floor((n + 80) / 160));
     }
   });
 
@@ -73,8 +73,8 @@ describe('kaldiFbank', () => {
     const out = kaldiFbank(kaldiSignal(5000), { subtractMean: true, useEnergy: true });
     for (let d = 0; d < out.dim; d++) {
       let s = 0;
-      for (let t = 0; t < out.frames; t++) s += out.data[t * out.dim + d];
-      expect(Math.abs(s / out.frames)).toBeLessThan(1e-5);
+      for (let t = 0; t < out.numFrames; t++) s += out.data[t * out.dim + d];
+      expect(Math.abs(s / out.numFrames)).toBeLessThan(1e-5);
     }
   });
 
@@ -97,7 +97,7 @@ describe('kaldiFbank', () => {
   });
 
   test('minDuration returns no frames for short input', () => {
-    expect(kaldiFbank(kaldiSignal(1000), { minDuration: 0.1 }).frames).toBe(0);
+    expect(kaldiFbank(kaldiSignal(1000), { minDuration: 0.1 }).numFrames).toBe(0);
   });
 
   test('bad input throws [kaldiFbank]', () => {
@@ -126,7 +126,7 @@ describe('kaldiMfcc', () => {
     const L = ('cepstralLifter' in opts ? opts.cepstralLifter : 22) as number;
     const ref = refKaldiFbank(x, { ...DEF, numMelBins: nb });
     expect(out.dim).toBe(nc);
-    const want = new Float64Array(out.frames * nc);
+    const want = new Float64Array(out.numFrames * nc);
     for (let t = 0; t < ref.frames; t++) {
       const c = refDct(ref.mel.subarray(t * nb, (t + 1) * nb), nc);
       for (let k = 0; k < nc; k++) c[k] *= L === 0 ? 1 : 1 + (L / 2) * Math.sin((Math.PI * k) / L);

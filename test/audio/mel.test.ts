@@ -46,7 +46,7 @@ describe('fbank', () => {
     const n = 16000 + rng.int(0, 159);
     const x = randomSignal(n, rng, Float32Array);
     const out = fbank(x);
-    expect(out.frames).toBe(1 + Math.floor(n / 160));
+    expect(out.numFrames).toBe(1 + Math.floor(n / 160));
     expect(out.dim).toBe(80);
     expect(out.data).toBeInstanceOf(Float32Array);
     const ref = refMelSpec(x, base);
@@ -68,7 +68,7 @@ describe('fbank', () => {
     const ref = refMelSpec(x, o);
     const opts = { sampleRate: sr, nFft: c.nFft, winLength: c.winLength, hopLength: c.hop, nMels: c.nMels, melScale: c.scale, norm: c.norm, fMin: c.fMin, fMax: c.fMax, power: c.power, window: c.window, padMode: c.padMode, center: c.center };
     const lin = fbank(x, { ...opts, log: 'none' });
-    expect(lin.frames).toBe(ref.frames);
+    expect(lin.numFrames).toBe(ref.frames);
     expect(maxRelErr(lin.data, ref.data)).toBeLessThan(1e-4);
     const db = fbank(x, { ...opts, log: 'db' });
     const mult = c.power === 1 ? 20 : 10;

@@ -49,9 +49,9 @@ describe('mfcc', () => {
     const top = Math.max(...db);
     const clamped = db.map((v) => Math.max(v, top - 80));
     expect(clamped.some((v, i) => v !== db[i])).toBe(true);
-    expect(out.frames).toBe(mel.frames);
+    expect(out.numFrames).toBe(mel.frames);
     expect(out.dim).toBe(40);
-    const want = new Float64Array(out.frames * 40);
+    const want = new Float64Array(out.numFrames * 40);
     for (let t = 0; t < mel.frames; t++) want.set(refDct(clamped.subarray(t * 80, (t + 1) * 80), 40), t * 40);
     expect(maxAbsErr(out.data, want)).toBeLessThan(2e-3); // dB values ~ +-100, float32 outputs
   });

@@ -45,19 +45,19 @@ function run(c: Case): { data: ArrayLike<number>; shape: number[]; log: boolean 
   switch (c.fn) {
     case 'fbank': {
       const f = fbank(signal, o as FbankOptions);
-      return { data: f.data, shape: [f.frames, f.dim], log: o.log !== 'none' };
+      return { data: f.data, shape: [f.numFrames, f.dim], log: o.log !== 'none' };
     }
     case 'mfcc': {
       const f = mfcc(signal, o as MfccOptions);
-      return { data: f.data, shape: [f.frames, f.dim], log: true };
+      return { data: f.data, shape: [f.numFrames, f.dim], log: true };
     }
     case 'kaldiFbank': {
       const f = kaldiFbank(kaldiSignal, o as KaldiFbankOptions);
-      return { data: f.data, shape: [f.frames, f.dim], log: o.useLogFbank !== false };
+      return { data: f.data, shape: [f.numFrames, f.dim], log: o.useLogFbank !== false };
     }
     case 'kaldiMfcc': {
       const f = kaldiMfcc(kaldiSignal, o as KaldiMfccOptions);
-      return { data: f.data, shape: [f.frames, f.dim], log: true };
+      return { data: f.data, shape: [f.numFrames, f.dim], log: true };
     }
     case 'melscaleFbanks': {
       const [nF, lo, hi, nM, sr, norm, scale] = o.args as [number, number, number, number, number, null | 'slaney', 'htk' | 'slaney'];
@@ -69,7 +69,7 @@ function run(c: Case): { data: ArrayLike<number>; shape: number[]; log: boolean 
     }
     case 'computeDeltas': {
       const f = fbank(signal);
-      return { data: computeDeltas(f.data, f.frames, f.dim, o.winLength as number), shape: [f.frames, f.dim], log: true };
+      return { data: computeDeltas(f.data, f.numFrames, f.dim, o.winLength as number), shape: [f.numFrames, f.dim], log: true };
     }
     case 'stft': {
       const s = stft(signal, { nFft: o.nFft as number, hopLength: o.hopLength as number });
