@@ -2,3 +2,4 @@
 export * from './encoder_spec';
 export type { LossOutput, HiddenStates, TaskModel, BatchSource } from './task';
 export * from './masking';
+export * from './hubert';
