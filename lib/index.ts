@@ -14,3 +14,4 @@ export * as io from './io';
 export * as nn from './nn';
 export * as mi from './mi';
 export * as models from './models';
+export * as train from './train';

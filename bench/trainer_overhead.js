@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+// trainer_overhead.js — what the Trainer costs per step: the same small model, optimizer and
+// batches trained through `train.fit` and through a bare loop (forward, backward, Adam step,
+// zeroGrad, loss.item()), interleaved rounds, median of each. Goal: fit ≤ 5 % slower on the
+// CPU, ≤ 3 % on the GPU.
+//
+//   node bench/trainer_overhead.js [--device cpu|cuda] [--steps 300] [--rounds 5] [--quick] [--save] [--out name.json]
+//
+// Model: x (B, 64) -> Linear 64->256 -> GELU -> Linear 256->256 -> GELU -> Linear 256->1, MSE;
+// B = 32. On the CPU one step is ~1 ms, small enough that per-step bookkeeping would show:
+// the trainer adds the gradient-norm pass (it logs the norm), the data cursor, the log window,
+// callbacks and a yield to the event loop every 20 ms. No checkpoints or log files are written
+// (outDir unset): those are I/O, paid every N steps, not per step.
+// JSON goes to bench/results/ only with --save (or under $BENCH_OUT_DIR when that is set).
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { median, machine, printTable, writeJson } = require('./common');
+
+function loadLibrary() {
+  // The built package when it has the trainer; otherwise the TypeScript sources (a dist/ built
+  // before lib/train existed, or none at all).
+  try {
+    const m = require('..');
+    if (m.train) return m;
+  } catch { /* not built */ }
+  const hook = path.join(__dirname, '..', 'test', 'cli', 'ts-hook.js');
+  if (fs.existsSync(hook)) require(hook);
+  else {
+    const ts = require('typescript');
+    require.extensions['.ts'] = (module, filename) => {
+      const { outputText } = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
+        fileName: filename, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, esModuleInterop: true },
+      });
+      module._compile(outputText, filename);
+    };
+  }
+  return require(path.join(__dirname, '..', 'lib'));
+}
+
+const ms = loadLibrary();
+const { nn, ops, optim, train } = ms;
+const args = process.argv.slice(2);
+const arg = (k, d) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
+const quick = args.includes('--quick');
+const device = arg('--device', ms.getDefaultDevice());
+const steps = Number(arg('--steps', quick ? 60 : 300));
+const rounds = Number(arg('--rounds', quick ? 3 : 5));
+const B = 32;
+const IN = 64;
+const HID = 256;
+
+class Mlp extends nn.Module {
+  constructor() {
+    super();
+    this.a = this.module('a', new nn.Linear(IN, HID, { seed: 1, device }));
+    this.b = this.module('b', new nn.Linear(HID, HID, { seed: 2, device }));
+    this.c = this.module('c', new nn.Linear(HID, 1, { seed: 3, device }));
+    this.task = 'bench';
+  }
+  forward(x) {
+    return this.c.forward(ops.gelu(this.b.forward(ops.gelu(this.a.forward(x)))));
+  }
+  loss(batch) {
+    const loss = ops.mseLoss(this.forward(batch.x), batch.y);
+    return { loss, metrics: {}, count: B };
+  }
+  async evaluate() { return {}; }
+  hiddenStates() { throw new Error('not used'); }
+  toConfig() { return {}; }
+}
+
+// 16 fixed batches on the device; the source hands them out in order every epoch.
+const batches = Array.from({ length: 16 }, (_, i) => ({
+  x: ms.keep(ms.randn([B, IN], { seed: 100 + i, device })),
+  y: ms.keep(ms.randn([B, 1], { seed: 200 + i, device })),
+}));
+const source = { epoch: () => batches, size: () => batches.length };
+const sync = device === 'cuda' ? () => ms.synchronize() : () => undefined;
+
+function bare(model, opt, n) {
+  let k = 0;
+  for (let s = 0; s < n; ++s) {
+    const batch = batches[k];
+    k = (k + 1) % batches.length;
+    ms.tidy(() => {
+      const { loss } = model.loss(batch);
+      loss.item();
+      loss.backward();
+    });
+    opt.step();
+    opt.zeroGrad();
+  }
+  sync();
+}
+
+async function timeBare(n) {
+  const model = new Mlp();
+  const opt = new optim.Adam(model.parameters(), { lr: 1e-4 });
+  bare(model, opt, 20); // warm-up
+  const t0 = process.hrtime.bigint();
+  bare(model, opt, n);
+  return Number(process.hrtime.bigint() - t0) / 1e9 / n;
+}
+
+async function timeFit(n) {
+  const model = new Mlp();
+  const opt = new optim.Adam(model.parameters(), { lr: 1e-4 });
+  await train.fit({ model, optimizer: opt, train: source, maxSteps: 20, logEvery: 10 }); // warm-up
+  const t0 = process.hrtime.bigint();
+  await train.fit({ model, optimizer: opt, train: source, maxSteps: n, logEvery: 10 });
+  sync();
+  return Number(process.hrtime.bigint() - t0) / 1e9 / n;
+}
+
+(async () => {
+  const b = [];
+  const f = [];
+  for (let r = 0; r < rounds; ++r) {
+    b.push(await timeBare(steps));
+    f.push(await timeFit(steps));
+  }
+  const tb = median(b);
+  const tf = median(f);
+  const overhead = tf / tb - 1;
+  const goal = device === 'cuda' ? 0.03 : 0.05;
+  const shape = `MLP ${IN}-${HID}-${HID}-1, B ${B}`;
+  printTable(`trainer overhead (${device}; median of ${rounds} rounds of ${steps} steps)`, ['shape', 'bare ms/step', 'fit ms/step', 'overhead', 'goal', 'ratio'], [{
+    shape, 'bare ms/step': (tb * 1e3).toFixed(3), 'fit ms/step': (tf * 1e3).toFixed(3),
+    overhead: `${(overhead * 100).toFixed(1)}%`, goal: `<= ${goal * 100}%`, ratio: (tf / tb).toFixed(3),
+  }]);
+  const results = {
+    machine: machine(ms), date: new Date().toISOString(), device, steps, rounds,
+    [device]: { shape, bareSeconds: tb, fitSeconds: tf, overheadRatio: tf / tb, goalRatio: 1 + goal, bareAll: b, fitAll: f },
+  };
+  const tag = device === 'cuda' ? results.machine.gpus[0].replace(/[^A-Za-z0-9]+/g, '-') : 'cpu';
+  if (args.includes('--save') || process.env.BENCH_OUT_DIR) writeJson(arg('--out', `trainer_overhead-${tag}.json`), results);
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
