@@ -3,3 +3,5 @@ export * from './encoder_spec';
 export type { LossOutput, HiddenStates, TaskModel, BatchSource } from './task';
 export * from './masking';
 export * from './hubert';
+export * from './decode';
+export * from './metrics';
