@@ -14,4 +14,5 @@ export * as io from './io';
 export * as nn from './nn';
 export * as mi from './mi';
 export * as models from './models';
+export * as plot from './plot';
 export * as train from './train';
