@@ -11,6 +11,7 @@
  *              2^24 values (64 MB) by default, so N never limits memory
  *   trials     k-means++ candidates per centroid: 2 + floor(ln K), as sklearn's greedy k-means++
  */
+import '../../ops/methods'; // indexSelect calls x.contiguous(): installed by ops/methods
 import { Rng } from '../../audio/rng';
 import { noGrad } from '../../autograd/tape';
 import { add, clamp, div, gt, maximum, minimum, mul, square, sub, where } from '../../ops/elementwise';
