@@ -62,6 +62,8 @@ export interface TrainerState {
   bestValue: number | null;
   bestStep: number | null;
   evalsWithoutImprovement: number;
+  /** Step of the latest evaluation (null before any). */
+  lastEvalStep: number | null;
   /** Best-k checkpoints kept, best first. */
   best: BestEntry[];
   /** Wall-clock seconds spent training before this checkpoint (for steps/s over resumes). */

@@ -67,7 +67,7 @@ export class Trainer<B> {
     this.logger = this.o.outDir ? new RunLogger(this.o.outDir) : null;
     this.state = {
       step: 0, epoch: 0, batchIndex: 0, skippedSteps: 0, nonFiniteInARow: 0,
-      bestValue: null, bestStep: null, evalsWithoutImprovement: 0, best: [], elapsedSeconds: 0, window: newWindow(),
+      bestValue: null, bestStep: null, evalsWithoutImprovement: 0, lastEvalStep: null, best: [], elapsedSeconds: 0, window: newWindow(),
     };
   }
 
@@ -177,7 +177,6 @@ export class Trainer<B> {
     const win = this.state.window;
     let lastYield = Date.now();
     let lastLoss: number | null = null;
-    let justEvaluated = false;
     let stopReason: FitResult['stopReason'] | null = null;
     o.model.train();
     await cb.onStart?.({ step: this.state.step, epoch: this.state.epoch, totalSteps, resumedFrom: file, numParameters: o.model.numParameters() });
@@ -224,12 +223,8 @@ export class Trainer<B> {
           await cb.onLog?.(rec);
           Object.assign(win, newWindow());
         }
-        justEvaluated = false;
         const evalDue = o.dev !== null && (o.evalEvery === 'epoch' ? epochEnded : this.state.step % o.evalEvery === 0);
-        if (evalDue) {
-          await this.evaluate();
-          justEvaluated = true;
-        }
+        if (evalDue) await this.evaluate();
         const every = o.checkpoint.every;
         const saveDue = every === null ? (o.dev !== null ? evalDue : this.state.step % DEFAULT_SAVE_EVERY === 0) : every > 0 && this.state.step % every === 0;
         if (this.stopRequested === null && this.earlyStop()) stopReason = 'earlyStopping';
@@ -251,7 +246,7 @@ export class Trainer<B> {
         Object.assign(win, newWindow());
       }
       const natural = stopReason === 'maxSteps' || stopReason === 'maxEpochs';
-      if (natural && o.dev !== null && o.evalAtEnd && !justEvaluated && this.state.step > 0) await this.evaluate();
+      if (natural && o.dev !== null && o.evalAtEnd && this.state.lastEvalStep !== this.state.step && this.state.step > 0) await this.evaluate();
       await this.saveLast(elapsed());
     } finally {
       cursor.close();
@@ -359,6 +354,7 @@ export class Trainer<B> {
     const metrics = await o.model.evaluate(o.dev!.epoch(0));
     o.model.train();
     this.lastMetrics = { ...metrics };
+    this.state.lastEvalStep = this.state.step;
     let best = false;
     const mon = o.monitor;
     if (mon !== null) {
