@@ -71,6 +71,8 @@ describe('Trainer', () => {
     const csv = fs.readFileSync(path.join(dir, 'train.csv'), 'utf8').trim().split('\n');
     expect(csv[0].split(',')).toEqual(expect.arrayContaining(['step', 'loss', 'lr', 'grad_norm', 'mse', 'dev_mse', 'dev_rmse']));
     expect(csv).toHaveLength(25);
+    expect(fs.readFileSync(path.join(dir, 'loss.svg'), 'utf8')).toMatch(/^<svg[^>]*>[\s\S]*train loss[\s\S]*<\/svg>\s*$/);
+    expect(fs.readFileSync(path.join(dir, 'loss.png')).subarray(1, 4).toString()).toBe('PNG');
     const last = readCheckpointMeta(path.join(dir, 'checkpoints', 'last.safetensors'));
     expect(last.trainer.step).toBe(24);
     expect(last.trainer.epoch).toBe(3);
