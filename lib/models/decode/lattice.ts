@@ -172,10 +172,19 @@ function column(lp: ArrayLike<number>, off: number, T: number, V: number, y: Arr
   for (let t = 0; t < Math.min(t0, T); ++t) cols[c + t] = NEG;
   if (t0 === 0) cols[c] = lp[off + label];
   for (let t = Math.max(t0, 1); t < T; ++t) {
-    let a = cols[c + t - 1];
-    if (s >= 1) a = logAddExp(a, cols[c - T + t - 1]);
-    if (skip) a = logAddExp(a, cols[c - 2 * T + t - 1]);
-    cols[c + t] = a === NEG ? NEG : a + lp[off + t * V + label];
+    // log-sum-exp of the (up to) three predecessors with one log1p: m + log1p(e^(o1-m) + e^(o2-m)).
+    const a0 = cols[c + t - 1];
+    const a1 = s >= 1 ? cols[c - T + t - 1] : NEG;
+    const a2 = skip ? cols[c - 2 * T + t - 1] : NEG;
+    let m = a0, o1 = a1, o2 = a2;
+    if (a1 > m && a1 >= a2) {
+      m = a1;
+      o1 = a0;
+    } else if (a2 > m) {
+      m = a2;
+      o2 = a0;
+    }
+    cols[c + t] = m === NEG ? NEG : m + Math.log1p(Math.exp(o1 - m) + Math.exp(o2 - m)) + lp[off + t * V + label];
   }
 }
 
