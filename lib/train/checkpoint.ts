@@ -80,6 +80,8 @@ export interface CheckpointMeta {
   createdAt: string;
   trainer: TrainerState;
   rng: RngState;
+  /** The model's own random stream (masks, SpecAugment) when it has one: model.rngState(). */
+  modelRng: unknown;
   optimizer: {
     name: string;
     paramGroups: Record<string, unknown>[];
@@ -113,6 +115,13 @@ function modelInfo(model: Module): CheckpointMeta['model'] {
   return { className: model.constructor.name, task: typeof m.task === 'string' ? m.task : null, config, numParameters: model.numParameters() };
 }
 
+/** A model's own random-stream state (`rngState()`, as the task models keep for masks and
+ *  SpecAugment), or null when it has none. */
+export function modelRngState(model: Module): unknown {
+  const m = model as unknown as { rngState?: () => unknown };
+  return typeof m.rngState === 'function' ? m.rngState() : null;
+}
+
 /**
  * Writes a checkpoint to `file` atomically (temp + rename; see atomic.ts): a crash at any moment
  * leaves either the previous file or the new one, never a partial one. Returns the metadata.
@@ -139,6 +148,7 @@ export function saveCheckpoint(file: string, c: CheckpointContents): CheckpointM
       createdAt: new Date().toISOString(),
       trainer: c.trainer,
       rng: c.rng,
+      modelRng: modelRngState(c.model),
       optimizer: { name: c.optimizer.name, paramGroups: osd.paramGroups as unknown as Record<string, unknown>[], steps },
       scheduler: c.scheduler ? c.scheduler.stateDict() : null,
       model: modelInfo(c.model),
@@ -252,7 +262,12 @@ export function restoreCheckpoint(file: string, into: { model: Module; optimizer
     }
     const cls = into.model.constructor.name;
     if (meta.model.className !== cls) throw new Error(`[loadCheckpoint] ${file} holds a ${meta.model.className}; this run's model is a ${cls}`);
+    const rs = (into.model as unknown as { setRngState?: (s: unknown) => void }).setRngState;
+    if (meta.modelRng !== null && meta.modelRng !== undefined && typeof rs !== 'function') {
+      throw new Error(`[loadCheckpoint] ${file} holds a model random-stream state, but ${cls} has no setRngState()`);
+    }
     into.model.loadStateDict(c.model);
+    if (meta.modelRng !== null && meta.modelRng !== undefined) rs!.call(into.model, meta.modelRng);
     if (into.optimizer) into.optimizer.loadStateDict(c.optimizer as OptimizerStateDict<Partial<BaseHyper>>);
     if (into.scheduler) {
       if (!meta.scheduler) throw new Error(`[loadCheckpoint] ${file} has no scheduler state; this run uses a schedule`);

@@ -8,10 +8,10 @@
  * step's loss non-finite.
  */
 import { Linear, Module } from '../../lib/nn';
-import { dropout, mseLoss, tanh } from '../../lib/ops';
+import { add, dropout, mseLoss, mul, tanh } from '../../lib/ops';
 import { DataRng, deriveSeed, shuffleInPlace } from '../../lib/data';
 import { noGrad } from '../../lib/autograd';
-import { fromTypedArray, tidy, Tensor } from '../../lib/tensor';
+import { fromTypedArray, randn, tidy, Tensor } from '../../lib/tensor';
 import type { BatchSource, HiddenStates, LossOutput, TaskModel } from '../../lib/models/task';
 
 export const F = 7;
@@ -23,18 +23,32 @@ export interface TinyBatch {
   B: number;
 }
 
-/** The test model: two linear layers with tanh and dropout between. */
+/** The test model: two linear layers with tanh and dropout between (dropout from the global
+ *  tensor RNG), and in training mode input noise 0.01 · N(0, 1) drawn from the model's own stream
+ *  (seed, step) — as the task models draw masks — saved by rngState(). */
 export class TinyRegressor extends Module implements TaskModel<TinyBatch> {
   readonly task = 'tiny';
   readonly l1: Linear;
   readonly l2: Linear;
-  constructor(readonly o: { seed?: number; dropout?: number } = {}) {
+  constructor(readonly o: { seed?: number; dropout?: number; noise?: number } = {}) {
     super();
     this.l1 = this.module('l1', new Linear(F, H, { seed: (o.seed ?? 0) + 1 }));
     this.l2 = this.module('l2', new Linear(H, 1, { seed: (o.seed ?? 0) + 2 }));
   }
 
+  /** The model's own random stream: the next training loss() draws with this step. */
+  step = 0;
+
+  rngState(): { step: number } {
+    return { step: this.step };
+  }
+
+  setRngState(s: { step: number }): void {
+    this.step = s.step;
+  }
+
   forward(x: Tensor): Tensor {
+    if (this.training && (this.o.noise ?? 0.01) > 0) x = add(x, mul(randn(x.shape, { seed: deriveSeed(this.o.seed ?? 0, 'noise', this.step++) }), this.o.noise ?? 0.01)); // (B, F)
     let h = tanh(this.l1.forward(x)); // (B, H)
     const p = this.o.dropout ?? 0.2;
     if (this.training && p > 0) h = dropout(h, p);

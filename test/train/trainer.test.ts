@@ -88,13 +88,13 @@ describe('Trainer', () => {
     // Equal-sized halves: the mean loss of the union is the mean of the halves' means.
     const src = new TinySource(8, 4, 2);
     const union = { epoch: () => [(() => { const [a, b] = [...src.epoch(0)]; return { x: Float32Array.of(...a.x, ...b.x), y: Float32Array.of(...a.y, ...b.y), B: 8 }; })()] };
-    const m1 = new TinyRegressor({ seed: 4, dropout: 0 });
-    const m2 = new TinyRegressor({ seed: 4, dropout: 0 });
+    const m1 = new TinyRegressor({ seed: 4, dropout: 0, noise: 0 });
+    const m2 = new TinyRegressor({ seed: 4, dropout: 0, noise: 0 });
     await fit({ model: m1, optimizer: new SGD(m1.parameters(), { lr: 0.5 }), train: src, maxSteps: 1, accumulate: 2 });
     await fit({ model: m2, optimizer: new SGD(m2.parameters(), { lr: 0.5 }), train: union, maxSteps: 1 });
     const a = snapshot(m1);
     const b = snapshot(m2);
-    const before = snapshot(new TinyRegressor({ seed: 4, dropout: 0 }));
+    const before = snapshot(new TinyRegressor({ seed: 4, dropout: 0, noise: 0 }));
     let moved = 0;
     a.forEach((p, i) => p.forEach((v, j) => {
       expect(Math.abs(v - b[i][j])).toBeLessThan(2e-6);
@@ -105,10 +105,10 @@ describe('Trainer', () => {
 
   test('clipGradNorm scales the update to the clip norm; the logged norm is the unclipped one', async () => {
     const dir = runDir();
-    const m = new TinyRegressor({ seed: 6, dropout: 0 });
+    const m = new TinyRegressor({ seed: 6, dropout: 0, noise: 0 });
     const before = snapshot(m);
     // Reference grad norm from a manual backward on the same batch.
-    const ref = new TinyRegressor({ seed: 6, dropout: 0 });
+    const ref = new TinyRegressor({ seed: 6, dropout: 0, noise: 0 });
     const batch = [...new TinySource(40, 5, 1).epoch(0)][0];
     ref.loss(batch).loss.backward();
     let sq = 0;
