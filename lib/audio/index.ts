@@ -35,6 +35,7 @@ export * from './cmvn';
 export * from './metrics';
 export * from './wav';
 export * from './flac';
+export * from './flac_encode';
 
 /** A FeatureItem (numFrames, dim) as a float32 Tensor of shape (numFrames, dim). */
 export function featuresToTensor(f: FeatureItem, opts: CreateOptions = {}): Tensor {
