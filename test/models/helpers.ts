@@ -17,7 +17,7 @@ export interface SynthSet {
 
 const cache = new Map<string, SynthSet>();
 
-/** `n` synth utterances of 0.6–0.9 s (about 1 s with silences) as 40-bin log-mel FeatureItems
+/** `n` synth utterances of 0.55–0.7 s of speech (≈ 1 s with silences) as 40-bin log-mel FeatureItems
  *  with phones and text, and a phone tokenizer over them. Deterministic per (n, seed); cached. */
 export function synthSet(n: number, seed = 11): SynthSet {
   const key = `${n}:${seed}`;
@@ -25,7 +25,7 @@ export function synthSet(n: number, seed = 11): SynthSet {
   if (hit) return hit;
   const lex = data.makeLexicon(seed, 40);
   const items = Array.from({ length: n }, (_, i) => {
-    const u = data.synthesizeUtterance(data.deriveSeed(seed, 'utt', i), data.makeSpeaker(seed, i % 3), lex, { minSeconds: 0.6, maxSeconds: 0.9 });
+    const u = data.synthesizeUtterance(data.deriveSeed(seed, 'utt', i), data.makeSpeaker(seed, i % 3), lex, { minSeconds: 0.55, maxSeconds: 0.7 });
     return { id: `u${i}`, features: audio.fbankArray(u.samples, { nMels: N_MELS }), phones: u.phones, text: u.text };
   });
   const tokenizer = data.Tokenizer.fromManifest(items.map((it) => ({ id: it.id, audio: '', duration: 1, phones: it.phones })), 'phone');
