@@ -227,11 +227,11 @@ export function readConfigFile(file: string): Record<string, unknown> {
   } catch (e) {
     throw new ConfigError(file, [`cannot read: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`]);
   }
-  const doc = YAML.parseDocument(text, { prettyErrors: false });
+  const doc = YAML.parseDocument(text, { prettyErrors: true });
   if (doc.errors.length) {
     throw new ConfigError(file, doc.errors.map((e) => {
       const pos = e.linePos?.[0];
-      return `${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}${e.message.split('\n')[0]}`;
+      return `${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`;
     }));
   }
   const obj = doc.toJS() as unknown;
