@@ -9,3 +9,4 @@ export * from './batching';
 export * from './synth';
 export { Rng as DataRng, deriveSeed, shuffleInPlace } from './rng';
 export * from './tensors';
+export * from './layouts';
