@@ -5,7 +5,7 @@
 import { audio, data, models } from '../../lib';
 
 const FS = 10000;
-const seed0 = Date.now() % 100000;
+const seed0 = Number(process.env.TEST_SEED ?? Date.now() % 100000);
 afterEach(() => {
   if (expect.getState().assertionCalls !== expect.getState().numPassingAsserts) console.log(`stoi seed ${seed0}`);
 });
@@ -157,9 +157,13 @@ describe('stoi', () => {
   });
 
   test('noise unrelated to the clean speech: ESTOI near 0; STOI at its clipping floor (~0.4)', () => {
-    const n = Float64Array.from(data.whiteNoise(x.length, seed0 + 99));
-    const pink = Float64Array.from(data.pinkNoise(x.length, seed0 + 98));
-    for (const y of [n, pink]) expect(Math.abs(models.stoi(x, y, FS, { extended: true }))).toBeLessThan(0.1);
+    // ESTOI of noise spreads with sd ~0.03 around 0 over draws (1.2 s of speech): the mean of 4
+    // draws is within 0.08 (> 5 sd), each within 0.2.
+    const draws = [0, 1, 2, 3].map((k) => Float64Array.from((k % 2 ? data.pinkNoise : data.whiteNoise)(x.length, seed0 + 90 + k)));
+    const e = draws.map((y) => models.stoi(x, y, FS, { extended: true }));
+    e.forEach((v) => expect(Math.abs(v)).toBeLessThan(0.2));
+    expect(Math.abs(e.reduce((a, b) => a + b) / e.length)).toBeLessThan(0.08);
+    const n = draws[0];
     // STOI's clipping (y' <= 6.6 x per TF unit) makes y' follow x wherever x is >16 dB below the
     // band's segment level, so pure noise scores ~0.4, not 0 (as the MATLAB reference does; the
     // values here equal refStoi). It is the floor that low SNRs approach from above.

@@ -340,7 +340,7 @@ export class MaskEnhancer extends SpeechModel implements TaskModel<EnhancementBa
 
   /** Eval-mode hidden states of `batch` (noisy side): states[l] (B, T, C), lengths in frames,
    *  subsampling 1, inputs = the compressed magnitudes |X|^c (B, T, F) the encoder reads. */
-  hiddenStates(batch: Pick<EnhancementBatch, 'noisy' | 'lengths'>): HiddenStates {
+  hiddenStates(batch: { noisy: Tensor; lengths?: Lengths | null }): HiddenStates {
     const lens = this.checkWaves(batch?.noisy, batch?.lengths);
     return withMode(this, false, () => noGrad(() => tidy(() => {
       const a = this.analyse(batch.noisy, lens);
@@ -361,7 +361,7 @@ export class MaskEnhancer extends SpeechModel implements TaskModel<EnhancementBa
   /** JSON config from which `MaskEnhancer.fromConfig` / `models.create` rebuild this architecture. */
   toConfig(): Record<string, unknown> {
     return {
-      task: this.task, model: NAME, encoder: { ...this.encoderSpec }, nFft: this.nFft, hop: this.hop, win: this.win,
+      task: this.task, encoder: { ...this.encoderSpec }, nFft: this.nFft, hop: this.hop, win: this.win,
       compress: this.compress, beta: this.beta, loss: { ...this.weights }, sampleRate: this.sampleRate,
       autocast: this.useAutocast, seed: this.seed,
     };
