@@ -16,3 +16,4 @@ export * as mi from './mi';
 export * as models from './models';
 export * as plot from './plot';
 export * as train from './train';
+export * as analysis from './analysis';
