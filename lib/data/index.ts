@@ -10,3 +10,4 @@ export * from './synth';
 export { Rng as DataRng, deriveSeed, shuffleInPlace } from './rng';
 export * from './tensors';
 export * from './layouts';
+export * from './dataroot';
