@@ -14,6 +14,7 @@ import { loadSafetensors } from '../io/safetensors';
 import { Device } from '../tensor/types';
 import { META } from './common';
 import { CtcAsr } from './ctc_asr';
+import { MaskEnhancer } from './enhancement/enhancer';
 import { MaskedReconstruction } from './reconstruction';
 import type { TaskModel } from './task';
 
@@ -32,6 +33,7 @@ export function registerTask(task: string, factory: ModelFactory): void {
 // The library's tasks, one line each.
 registerTask('ctc', (c, o) => CtcAsr.fromConfig(c, o));
 registerTask('reconstruction', (c, o) => MaskedReconstruction.fromConfig(c, o));
+registerTask('enhancement', (c, o) => MaskEnhancer.fromConfig(c, o));
 
 /** The registered task names. */
 export function tasks(): string[] {

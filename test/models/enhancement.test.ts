@@ -208,6 +208,9 @@ describe.each(testDevices)('MaskEnhancer on %s', (device) => {
       expect(Array.from(yb)).toEqual(Array.from(ya));
       expect(Array.from(before)).not.toEqual(Array.from(ya));
       expect(Object.keys(a.stateDict()).some((k) => k.startsWith('stft.'))).toBe(false); // DFT kernels are not saved
+      expect(models.create(a.toConfig(), { device })).toBeInstanceOf(models.MaskEnhancer); // the registry knows the task
+      const l = models.loadModel(file, { device }) as models.MaskEnhancer;
+      expect(Array.from(l.eval().forward(x).enhanced.dataSync())).toEqual(Array.from(ya));
       const otherEnc = new models.MaskEnhancer({ encoder: tiny('transformer'), ...small, seed: 1, device });
       expect(() => otherEnc.load(file)).toThrow(/^\[MaskEnhancer\] .*conformer.*transformer/);
       const otherHop = new models.MaskEnhancer({ encoder: tiny('conformer'), nFft: 64, hop: 8, seed: 2, device });
