@@ -96,7 +96,12 @@ const isDir = (p: string): boolean => {
     return false;
   }
 };
+// Inside a subset, folders are listed as the builders list them (symlinks not followed), so counts
+// here match what buildLibriSpeechManifest reads; corpus folders at the top may be symlinks (a
+// shared dataset linked into a run's data root is common), so `topDirs` follows them.
 const subdirs = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).filter((x) => x.isDirectory()).map((x) => x.name).sort();
+const topDirs = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true })
+  .filter((x) => x.isDirectory() || (x.isSymbolicLink() && isDir(path.join(d, x.name)))).map((x) => x.name).sort();
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** "a, b, c (and 4 more)" */
@@ -146,13 +151,13 @@ const LS_LAYOUT = '<speaker>/<chapter>/*.flac with <speaker>-<chapter>.trans.txt
 async function checkLibriSpeechSubset(root: string, name: string, o: Required<Pick<InspectDataRootOptions, 'probe' | 'decode'>>, rates: Set<number>):
 Promise<{ dir?: string; count: number; speakers: number; problems: string[] }> {
   const label = `LibriSpeech ${name}`;
-  const lsDirs = [root, ...(isDir(root) ? subdirs(root).filter((d) => d.toLowerCase() === 'librispeech').map((d) => path.join(root, d)) : [])];
+  const lsDirs = [root, ...(isDir(root) ? topDirs(root).filter((d) => d.toLowerCase() === 'librispeech').map((d) => path.join(root, d)) : [])];
   // <root>/<name>/LibriSpeech/<name> before <root>/<name>: in that layout <root>/<name> holds only 'LibriSpeech'
   const candidates = [...lsDirs.slice(1).map((d) => path.join(d, name)), path.join(root, name, 'LibriSpeech', name), path.join(root, name)];
   const dir = candidates.find(isDir);
   if (!dir) {
     const main = path.join(lsDirs[1] ?? path.join(root, 'LibriSpeech'), name);
-    const others = lsDirs.flatMap((d) => subdirs(d).filter((s) => /^(train|dev|test)-(clean|other)(-\d+)?$/.test(s) && s !== name));
+    const others = lsDirs.flatMap((d) => topDirs(d).filter((s) => /^(train|dev|test)-(clean|other)(-\d+)?$/.test(s) && s !== name));
     return {
       count: 0, speakers: 0,
       problems: [`${label} not found; expected ${main}/${LS_LAYOUT}${archiveHint(lsDirs, name)}${others.length ? ` (found ${firstFew([...new Set(others)].sort(), 6)})` : ''}`],
@@ -257,9 +262,9 @@ Promise<{ info: VoiceBankSet; count: number; problems: string[] }> {
 }
 
 async function checkVoiceBank(root: string, opts: InspectDataRootOptions, o: Required<Pick<InspectDataRootOptions, 'probe' | 'decode'>>, problems: string[]): Promise<VoiceBankInfo | undefined> {
-  const named = subdirs(root).filter((d) => /voice.?bank|demand|vctk|ds_10283_2791/i.test(d)).map((d) => path.join(root, d));
+  const named = topDirs(root).filter((d) => /voice.?bank|demand|vctk|ds_10283_2791/i.test(d)).map((d) => path.join(root, d));
   const candidates = [root, ...named];
-  const hasClean = (d: string): boolean => subdirs(d).some((s) => /^clean_(train|test)set/.test(s));
+  const hasClean = (d: string): boolean => topDirs(d).some((s) => /^clean_(train|test)set/.test(s));
   const vbRoot = candidates.find(hasClean);
   if (!vbRoot) {
     const where = named[0] ?? path.join(root, 'VoiceBank-DEMAND');

@@ -247,7 +247,9 @@ export async function writeVoiceBankLayout(source: LayoutSource, outDir: string,
   const src = loadSource(op, source, sets.map(([, s]) => s));
   const root = path.join(outDir, 'VoiceBank-DEMAND');
   const withText = opts.text ?? true;
-  const folders = (set: string): string[] => [`clean_${set}_wav`, `noisy_${set}_wav`, ...(withText ? [`${set}_txt`] : [])];
+  // <set>_txt is always staged (and dropped when empty), so that overwriting without text also
+  // removes an old transcript folder that would no longer match the audio
+  const folders = (set: string): string[] => [`clean_${set}_wav`, `noisy_${set}_wav`, `${set}_txt`];
   refuseExisting(op, root, sets.flatMap(([s]) => folders(s)), opts.overwrite ?? false);
   for (const [set, split] of sets) {
     for (const e of src[split]) {
@@ -308,7 +310,7 @@ export async function writeVoiceBankLayout(source: LayoutSource, outDir: string,
         opts.onProgress?.(++done, total);
       }
       // an empty <set>_txt folder would claim transcripts that do not exist
-      if (withText && !hasText) fs.rmSync(dirs[`${set}_txt`], { recursive: true, force: true });
+      if (!hasText) fs.rmSync(dirs[`${set}_txt`], { recursive: true, force: true });
       result.subsets[`${set}_wav`] = { dir: path.join(root, `clean_${set}_wav`), count: list.length, speakers: nextUtt.size };
     }
   });

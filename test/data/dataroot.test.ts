@@ -91,6 +91,14 @@ test('layout variants: root = LibriSpeech folder, one folder per tarball, lower 
   expect(info.voicebank!.root).toBe(flat);
   expect(info.voicebank!.train.set).toBe('trainset_56spk_wav');
   expect(info.voicebank!.train.txt).toBeUndefined(); // trainset_28spk_txt no longer matches the set
+  // corpora linked into the data root
+  const linked = path.join(tmp, 'linked');
+  fs.mkdirSync(linked);
+  fs.symlinkSync(ls, path.join(linked, 'LibriSpeech'));
+  fs.symlinkSync(path.join(good, 'VoiceBank-DEMAND'), path.join(linked, 'VoiceBank-DEMAND'));
+  const li = await inspectDataRoot(linked, both);
+  expect(li.librispeech!.train).toBe(path.join(linked, 'LibriSpeech', 'train-clean-100'));
+  expect(li.voicebank!.root).toBe(path.join(linked, 'VoiceBank-DEMAND'));
   const ds = path.join(tmp, 'ds');
   fs.cpSync(path.join(good, 'VoiceBank-DEMAND'), path.join(ds, 'DS_10283_2791'), { recursive: true });
   expect((await inspectDataRoot(ds, VB)).voicebank!.root).toBe(path.join(ds, 'DS_10283_2791'));

@@ -163,4 +163,9 @@ test('VoiceBank: 56spk set name, noisy mixed from the recipe equals the corpus n
   expect(fs.existsSync(path.join(tmp, 'vb3'))).toBe(false);
   await expect(writeVoiceBankLayout({ train: recipeOnly }, out, { sets: { trainset_56spk: 'train' }, text: false }))
     .rejects.toThrow('clean_trainset_56spk_wav, noisy_trainset_56spk_wav already exist; pass overwrite: true to replace');
+  // overwrite with text, then without: the transcript folder comes and goes with the audio
+  await writeVoiceBankLayout({ train: recipeOnly }, out, { sets: { trainset_56spk: 'train' }, overwrite: true });
+  expect(fs.readdirSync(res.root)).toContain('trainset_56spk_txt');
+  await writeVoiceBankLayout({ train: recipeOnly }, out, { sets: { trainset_56spk: 'train' }, text: false, overwrite: true });
+  expect(fs.readdirSync(res.root).sort()).toEqual(['clean_trainset_56spk_wav', 'noisy_trainset_56spk_wav']);
 });
