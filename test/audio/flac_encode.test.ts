@@ -128,6 +128,15 @@ test('stereo and 3 channels keep each channel; verify mode gives the same bytes'
   }
 });
 
+test('more than one 64 Ki-sample chunk handed to libFLAC: stereo 65536 + 4099 samples exact', async () => {
+  const n = 65536 + 4099;
+  const chans = [smoothInt16(n), smoothInt16(n)];
+  const bytes = await encodeFlac(chans, 16000);
+  expect(parseFlacHeader(bytes).numFrames).toBe(n);
+  const d = await decodeFlac(bytes);
+  for (let c = 0; c < 2; c++) expectCodes(d.channels[c], chans[c], 16, `long ch ${c}`);
+});
+
 test('compression levels: all exact; a smooth signal compresses (level 5 < 60 % of PCM, 8 ≤ 0)', async () => {
   await initFlacEncoder();
   const x = smoothInt16(16000);
