@@ -17,3 +17,5 @@ export * as models from './models';
 export * as plot from './plot';
 export * as train from './train';
 export * as analysis from './analysis';
+export { reproduce } from './reproduce';
+export type { ReproduceOptions, ReproduceResult, ReproduceEvent } from './reproduce';

@@ -1,0 +1,236 @@
+/**
+ * lib/reproduce — the main job: the paper's comparison end to end, from one call, with a verdict.
+ *
+ *   const r = await reproduce({ preset: 'tiny', out: 'runs/tiny' });   // r.report = report.md path
+ *
+ * Stages (each in <out>/<k>-<name>/, skipped when finished, an interrupted one resumed):
+ *   1 corpus          synth corpus + cached 80-d log-mel features and phone alignments
+ *   2 reconstruction  masked-spectrogram reconstruction: Transformer, Mamba, ConBiMamba
+ *   3 classification  CTC phone recognition: Transformer, Mamba, ConBiMamba, BiMamba
+ *   5 analysis        layer-wise I(X; T_l), I(T_l; Y) of every trained model
+ *   6 report          report.md, report.json, plots, verdict
+ * (4, self-supervised HuBERT, and speech enhancement belong to the GPU presets; this build runs
+ * them only where the preset lists them and says so otherwise.)
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { getDefaultDevice } from '../tensor/device';
+import { Device } from '../tensor/types';
+import { writeFileAtomic } from '../train/atomic';
+import { CorpusRecord, loadSplit, prepareCorpus } from './corpus';
+import { matchEncoders, MatchedEncoder } from './encoders';
+import { analyseModel, corpusAlignments, lateRise, MiRecord } from './mi_stage';
+import { getPreset, Preset, PresetName, PRESETS } from './presets';
+import { writeReport, ReportFiles } from './report';
+import { runStage, StageEvents } from './stages';
+import { modelName, ModelResult, TaskKind, trainModel } from './training';
+import { verdict, VerdictItem } from './verdict';
+
+export { getPreset, PRESETS } from './presets';
+export type { Preset, PresetName } from './presets';
+export type { ModelResult } from './training';
+export type { VerdictItem } from './verdict';
+export { meanCi, pairedBootstrap, decide, t975 } from './stats';
+
+/** Options of reproduce(); every one has a default. */
+export interface ReproduceOptions {
+  /** 'smoke' | 'tiny' (default) | 'small' | 'paper' */
+  preset?: PresetName;
+  /** run folder (default runs/<preset>, or runs/<preset>-dry-run) */
+  out?: string;
+  /** folder with LibriSpeech / VoiceBank-DEMAND (preset paper) */
+  dataRoot?: string | null;
+  /** number of seeds (default: the preset's) */
+  seeds?: number;
+  device?: Device;
+  /** require an existing run folder and continue it (a rerun continues anyway) */
+  resume?: boolean;
+  /** validate and run 10 steps of every stage on a small corpus, in a separate folder */
+  dryRun?: boolean;
+  /** progress events (the CLI draws them) */
+  onEvent?: (e: ReproduceEvent) => void;
+}
+
+/** What the progress display receives. */
+export type ReproduceEvent =
+  | { kind: 'plan'; preset: Preset; out: string; stages: string[]; models: number; device: Device; parameters: Record<string, Record<string, number>> }
+  | { kind: 'stage'; index: number; total: number; name: string; cached: boolean; done: boolean; seconds?: number }
+  | { kind: 'model'; name: string; done: number; total: number }
+  | { kind: 'step'; model: string; step: number; total: number; loss: number }
+  | { kind: 'progress'; what: string; done: number; total: number }
+  | { kind: 'note'; message: string };
+
+export interface ReproduceResult {
+  out: string;
+  report: ReportFiles;
+  verdict: VerdictItem[];
+  results: ModelResult[];
+  seconds: number;
+  stopped: boolean;
+}
+
+/** Thrown when a signal stopped the run between steps; `out` can be resumed. */
+export class ReproduceInterrupted extends Error {
+  constructor(readonly out: string, readonly signal: NodeJS.Signals) {
+    super(`[reproduce] stopped by ${signal}; continue with: npx mamba-speech reproduce --out ${out} --resume`);
+    this.name = 'ReproduceInterrupted';
+  }
+}
+
+const STAGES = ['corpus', 'reconstruction', 'classification', 'self-supervised', 'analysis', 'report'] as const;
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The preset after the options' overrides (seeds, dry run). */
+export function resolvePreset(o: ReproduceOptions): Preset {
+  const name = o.preset ?? 'tiny';
+  if (!PRESETS.includes(name)) throw new Error(`[reproduce] --preset must be one of ${PRESETS.join(', ')}, got ${JSON.stringify(name)}`);
+  const p = getPreset(name);
+  if (o.seeds !== undefined) {
+    if (!Number.isInteger(o.seeds) || o.seeds < 1 || o.seeds > 20) throw new Error(`[reproduce] --seeds must be an integer in 1..20, got ${JSON.stringify(o.seeds)}`);
+    p.seeds = o.seeds;
+  }
+  if (o.dryRun) {
+    const ten = (s: Preset['classification']['train']) => ({ ...s, steps: 10, evalEvery: 10, warmup: 2 });
+    p.reconstruction.train = ten(p.reconstruction.train);
+    p.classification.train = ten(p.classification.train);
+    if (p.enhancement) p.enhancement.train = ten(p.enhancement.train);
+    if (p.hubert) p.hubert = { ...p.hubert, pretrain: ten(p.hubert.pretrain), finetune: ten(p.hubert.finetune) };
+    p.seeds = 1;
+    if (p.corpus.source === 'synth') p.corpus = { ...p.corpus, numUtterances: Math.min(p.corpus.numUtterances, 48), numSpeakers: Math.min(p.corpus.numSpeakers, 8) };
+    p.analysis = { ...p.analysis, steps: 20, seeds: 1, maxFrames: Math.min(p.analysis.maxFrames, 500) };
+  }
+  return p;
+}
+
+/** Mean absolute deviation of the test frames from the training set's mean spectrum: the masked-L1
+ *  a model that ignores its input would reach (masks are random, so the expectation is the same). */
+function meanSpectrumL1(corpus: CorpusRecord): number {
+  const train = loadSplit(corpus, 'train'), test = loadSplit(corpus, 'test');
+  const F = corpus.featureDim;
+  const mu = new Float64Array(F);
+  let n = 0;
+  for (const u of train) for (let t = 0; t < u.features.numFrames; ++t, ++n) for (let f = 0; f < F; ++f) mu[f] += u.features.data[t * F + f];
+  mu.forEach((v, f) => (mu[f] = v / Math.max(1, n)));
+  let s = 0, m = 0;
+  for (const u of test) for (let t = 0; t < u.features.numFrames; ++t, ++m) for (let f = 0; f < F; ++f) s += Math.abs(u.features.data[t * F + f] - mu[f]);
+  return s / Math.max(1, m * F);
+}
+
+/**
+ * Runs the main job (see the module header) into `out` and returns the report's paths, the
+ * verdict and every model's result. Finished stages and models are reused; Ctrl-C (SIGINT) or
+ * SIGTERM stop after the current training step and throw ReproduceInterrupted (resume with the
+ * same `out`). Errors name the stage: `[reproduce: stage 3 classification] ...`.
+ */
+export async function reproduce(o: ReproduceOptions = {}): Promise<ReproduceResult> {
+  const preset = resolvePreset(o);
+  const device = o.device ?? getDefaultDevice();
+  const out = path.resolve(o.out ?? path.join('runs', `${preset.name}${o.dryRun ? '-dry-run' : ''}`));
+  if (o.resume && !fs.existsSync(path.join(out, 'config.json'))) throw new Error(`[reproduce] --resume: ${out} holds no run (no config.json); start one without --resume`);
+  if (preset.corpus.source === 'data-root' && !o.dataRoot) throw new Error(`[reproduce] preset ${preset.name} trains on LibriSpeech-100 and VoiceBank-DEMAND: give --data-root DIR (or use --preset tiny / small, which need no data)`);
+  const emit = o.onEvent ?? (() => undefined);
+  const seeds = Array.from({ length: preset.seeds }, (_, i) => i);
+  // Each stage depends on part of the preset only: changing the analysis settings must not
+  // retrain the models.
+  const fp = (...parts: unknown[]) => JSON.stringify([device, seeds.length, ...parts]);
+  const fpCorpus = JSON.stringify(preset.corpus);
+  const fpRecon = fp(fpCorpus, preset.model, preset.reconstruction);
+  const fpCls = fp(fpCorpus, preset.model, preset.classification);
+  const fpAnalysis = fp(fpRecon, fpCls, preset.analysis);
+  fs.mkdirSync(out, { recursive: true });
+  writeFileAtomic(path.join(out, 'config.json'), JSON.stringify({ preset, device, seeds, dataRoot: o.dataRoot ?? null }, null, 1) + '\n');
+
+  const t0 = Date.now();
+  const startedAt = new Date().toISOString();
+  const stageSeconds: Record<string, number> = {};
+  const total = STAGES.length;
+  const events: StageEvents = {
+    onStageStart: (index, n, name, cached) => emit({ kind: 'stage', index, total: n, name, cached, done: false }),
+    onStageEnd: (index, n, name, seconds, cached) => {
+      stageSeconds[name] = seconds;
+      emit({ kind: 'stage', index, total: n, name, cached, done: true, seconds });
+    },
+  };
+  let signal: NodeJS.Signals | null = null;
+  let stopCurrent: (() => void) | null = null;
+  const onSignal = (s: NodeJS.Signals) => {
+    signal ??= s;
+    stopCurrent?.();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const checkStop = () => {
+    if (signal) throw new ReproduceInterrupted(out, signal);
+  };
+  try {
+    const recEnc = matchEncoders(preset.reconstruction.encoders, preset.model);
+    const clsEnc = matchEncoders(preset.classification.encoders, preset.model);
+    const params = (m: MatchedEncoder[]) => Object.fromEntries(m.map((e) => [e.type, e.parameters]));
+    const nModels = (recEnc.length + clsEnc.length) * seeds.length;
+    emit({ kind: 'plan', preset, out, stages: [...STAGES], models: nModels, device, parameters: { reconstruction: params(recEnc), classification: params(clsEnc) } });
+
+    const corpus = await runStage(out, 1, total, 'corpus', fpCorpus, (ctx) => prepareCorpus(ctx.dir, preset, 1234, (done, n, what) => emit({ kind: 'progress', what, done, total: n })), events);
+    checkStop();
+    const train = loadSplit(corpus, 'train'), dev = loadSplit(corpus, 'dev'), test = loadSplit(corpus, 'test');
+    let finished = 0;
+    const trainAll = async (task: TaskKind, encs: MatchedEncoder[], dir: string): Promise<ModelResult[]> => {
+      const res: ModelResult[] = [];
+      for (const seed of seeds) {
+        for (const e of encs) {
+          checkStop();
+          const name = modelName(task, e.type, seed);
+          emit({ kind: 'model', name, done: finished, total: nModels });
+          const r = await trainModel({
+            dir, task, encoder: e.type, spec: e.spec, encoderParameters: e.parameters, seed, preset, corpus, train, dev, test, device,
+            onStep: (step, n, loss) => emit({ kind: 'step', model: name, step, total: n, loss }),
+            onTrainer: (stop) => { stopCurrent = stop; },
+          });
+          stopCurrent = null;
+          checkStop();
+          res.push(r);
+          ++finished;
+        }
+      }
+      return res;
+    };
+    const recon = await runStage(out, 2, total, 'reconstruction', fpRecon, (ctx) => trainAll('reconstruction', recEnc, ctx.dir), events);
+    const cls = await runStage(out, 3, total, 'classification', fpCls, (ctx) => trainAll('ctc', clsEnc, ctx.dir), events);
+    const results = [...recon, ...cls];
+    await runStage(out, 4, total, 'self-supervised', fp(preset.hubert), async () => {
+      emit({ kind: 'note', message: preset.hubert ? 'the HuBERT stage of this preset is not wired into reproduce yet: skipped (see the issue notes)' : `preset ${preset.name} has no self-supervised stage` });
+      return { skipped: true };
+    }, events);
+    const mi = await runStage(out, 5, total, 'analysis', fpAnalysis, async (ctx) => {
+      const alignments = corpusAlignments(corpus);
+      const recs: MiRecord[] = [];
+      for (const [i, r] of results.entries()) {
+        checkStop();
+        emit({ kind: 'progress', what: `MI ${r.name}`, done: i, total: results.length });
+        recs.push(await analyseModel({ dir: ctx.dir, result: r, preset, corpus, test, alignments, device, paper: r.seed === 0, onProgress: () => undefined }));
+      }
+      return recs;
+    }, events);
+    const report = await runStage(out, 6, total, 'report', JSON.stringify({ fpAnalysis, at: Date.now() }), async () => {
+      const rises = new Map(mi.map((m) => [m.model, lateRise(m.corrected)]));
+      const baselines = { reconstructionMeanL1: recon.length ? meanSpectrumL1(corpus) : null };
+      const v = verdict(results, rises, baselines);
+      const files = writeReport({
+        outDir: out, corpus, results, mi, verdict: v, baselines,
+        encoders: { reconstruction: recEnc, classification: clsEnc },
+        info: { preset, device, seeds, startedAt, seconds: (Date.now() - t0) / 1000, stageSeconds, version: packageVersion() },
+      });
+      return { files, verdict: v };
+    }, events);
+    return { out, report: report.files, verdict: report.verdict, results, seconds: (Date.now() - t0) / 1000, stopped: false };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

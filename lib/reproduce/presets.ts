@@ -1,0 +1,103 @@
+/**
+ * presets.ts — the sizes of the main job. Every preset runs the same stages with the same code;
+ * only data, model sizes, steps and seeds differ.
+ *
+ *   smoke   about a minute on a CPU: proves the pipeline end to end (numbers are not meaningful)
+ *   tiny    the default: ≤ 10 minutes on a 2-core CPU, synth corpus, 2 seeds, 4-layer models;
+ *           stages corpus, reconstruction, classification, analysis, report
+ *   small   one GPU, ≤ 30 minutes: 6 layers d 256, 3 seeds, every stage (HuBERT included)
+ *   paper   the paper's sizes on LibriSpeech-100 + VoiceBank-DEMAND from --data-root
+ *
+ * Parameter matching: the encoders of a comparison have equal depth and width; their size knob
+ * (FFN width for attention/conformer stacks, `expand` for Mamba stacks) is chosen so that every
+ * encoder's parameter count is as close as the knob allows to the ConBiMamba encoder's (the
+ * largest fixed part); the counts are printed and reported.
+ */
+import type { EncoderType } from '../models/encoder_spec';
+
+export type PresetName = 'smoke' | 'tiny' | 'small' | 'paper';
+export const PRESETS: readonly PresetName[] = ['smoke', 'tiny', 'small', 'paper'];
+
+/** One task's training settings. */
+export interface TrainSettings {
+  steps: number;
+  /** frames per batch (B × T budget, padding included) */
+  maxFrames: number;
+  lr: number;
+  warmup: number;
+  evalEvery: number;
+}
+
+export interface Preset {
+  name: PresetName;
+  description: string;
+  corpus: { source: 'synth' | 'data-root'; numUtterances: number; numSpeakers: number; minSeconds: number; maxSeconds: number; espeak: boolean };
+  seeds: number;
+  model: { layers: number; dModel: number; heads: number; dropout: number; dState: number };
+  reconstruction: { encoders: EncoderType[]; train: TrainSettings; maskProb: number; maskSpan: number };
+  classification: { encoders: EncoderType[]; train: TrainSettings; frontend: 'conv2d4' | 'conv2d2' };
+  enhancement: { encoders: EncoderType[]; train: TrainSettings } | null;
+  hubert: { encoders: EncoderType[]; pretrain: TrainSettings; finetune: TrainSettings; clusters: number } | null;
+  analysis: { maxFrames: number; seeds: number; steps: number; pca: number; batchSize: number };
+  /** a rough wall-time budget shown before starting, in minutes, and the device it is for */
+  budget: { minutes: number; device: 'cpu' | 'cuda' };
+}
+
+const train = (steps: number, maxFrames: number, lr: number, evalEvery: number): TrainSettings => ({ steps, maxFrames, lr, warmup: Math.max(1, Math.round(steps / 10)), evalEvery });
+
+const RECON: EncoderType[] = ['transformer', 'mamba', 'conbimamba'];
+const CLASS: EncoderType[] = ['transformer', 'mamba', 'conbimamba', 'bimamba'];
+
+/** The preset of `name` (a fresh object: callers may adjust it). */
+export function getPreset(name: PresetName): Preset {
+  switch (name) {
+    case 'smoke':
+      return {
+        name, description: 'pipeline check (about a minute on a CPU; numbers not meaningful)',
+        corpus: { source: 'synth', numUtterances: 48, numSpeakers: 8, minSeconds: 1, maxSeconds: 1.6, espeak: false },
+        seeds: 2, model: { layers: 2, dModel: 32, heads: 2, dropout: 0, dState: 8 },
+        reconstruction: { encoders: RECON, train: train(12, 4000, 2e-3, 12), maskProb: 0.3, maskSpan: 5 },
+        classification: { encoders: CLASS, train: train(12, 4000, 2e-3, 12), frontend: 'conv2d4' },
+        enhancement: null, hubert: null,
+        analysis: { maxFrames: 600, seeds: 1, steps: 60, pca: 8, batchSize: 64 },
+        budget: { minutes: 1.5, device: 'cpu' },
+      };
+    case 'tiny':
+      return {
+        name, description: 'the default: synth corpus, 2 seeds, 4-layer models (≤ 10 minutes on a 2-core CPU)',
+        corpus: { source: 'synth', numUtterances: 480, numSpeakers: 24, minSeconds: 1.2, maxSeconds: 2.4, espeak: false },
+        seeds: 2, model: { layers: 4, dModel: 96, heads: 4, dropout: 0.05, dState: 8 },
+        reconstruction: { encoders: RECON, train: train(120, 6000, 2e-3, 60), maskProb: 0.3, maskSpan: 5 },
+        classification: { encoders: CLASS, train: train(200, 6000, 2e-3, 100), frontend: 'conv2d4' },
+        enhancement: null, hubert: null,
+        analysis: { maxFrames: 3000, seeds: 2, steps: 400, pca: 16, batchSize: 256 },
+        budget: { minutes: 10, device: 'cpu' },
+      };
+    case 'small':
+      return {
+        name, description: 'one GPU, ≤ 30 minutes: 6 layers d 256, 3 seeds, every stage',
+        corpus: { source: 'synth', numUtterances: 4000, numSpeakers: 80, minSeconds: 2, maxSeconds: 4, espeak: true },
+        seeds: 3, model: { layers: 6, dModel: 256, heads: 4, dropout: 0.1, dState: 16 },
+        reconstruction: { encoders: RECON, train: train(1500, 24000, 1e-3, 500), maskProb: 0.3, maskSpan: 5 },
+        classification: { encoders: CLASS, train: train(2000, 24000, 1e-3, 500), frontend: 'conv2d4' },
+        enhancement: { encoders: RECON, train: train(1000, 24000, 1e-3, 500) },
+        hubert: { encoders: ['transformer', 'transbimamba', 'conbimamba'], pretrain: train(1500, 24000, 5e-4, 500), finetune: train(1000, 24000, 5e-4, 500), clusters: 100 },
+        analysis: { maxFrames: 20000, seeds: 3, steps: 2000, pca: 32, batchSize: 256 },
+        budget: { minutes: 30, device: 'cuda' },
+      };
+    case 'paper':
+      return {
+        name, description: "the paper's sizes on LibriSpeech-100 + VoiceBank-DEMAND from --data-root",
+        corpus: { source: 'data-root', numUtterances: 0, numSpeakers: 0, minSeconds: 0, maxSeconds: 0, espeak: false },
+        seeds: 3, model: { layers: 12, dModel: 512, heads: 8, dropout: 0.1, dState: 16 },
+        reconstruction: { encoders: RECON, train: train(100000, 160000, 1e-3, 5000), maskProb: 0.3, maskSpan: 10 },
+        classification: { encoders: CLASS, train: train(100000, 160000, 1e-3, 5000), frontend: 'conv2d4' },
+        enhancement: { encoders: RECON, train: train(100000, 160000, 5e-4, 5000) },
+        hubert: { encoders: ['transformer', 'transbimamba', 'conbimamba'], pretrain: train(400000, 1400000, 5e-4, 10000), finetune: train(80000, 1400000, 5e-5, 5000), clusters: 500 },
+        analysis: { maxFrames: 20000, seeds: 3, steps: 5000, pca: 64, batchSize: 256 },
+        budget: { minutes: 0, device: 'cuda' },
+      };
+    default:
+      throw new Error(`[reproduce] --preset must be one of ${PRESETS.join(', ')}, got ${JSON.stringify(name)}`);
+  }
+}
