@@ -118,26 +118,31 @@ function reducedTruth(px: Pca | null, pt: Pca | null, dX: number, dT: number, r:
 }
 
 /**
+ * One calibration pair: Gaussian frames (see the glossary) near `level` nats after the reduction,
+ * put through the pipeline (PCA to k, standardisation, noise σ on T), and the exact MI of what
+ * comes out. `r` is the per-coordinate correlation used.
+ */
+export function calibrationPair(o: { dX: number; dT: number; n: number; level: number; k: number | null; sigma: number; seed: number; device?: Device }): { x: Frames; t: Frames; truth: number; r: number } {
+  const kEff = o.k === null ? Math.min(o.dX, o.dT) : Math.min(o.k, o.dX, o.dT);
+  const target = Math.min(o.level, 0.95 * channelCapacity(kEff, o.sigma));
+  const r = Math.sqrt(Math.min(0.9999, (1 + o.sigma * o.sigma) * -Math.expm1((-2 * target) / kEff)));
+  const g = gaussianPair(o.dX, o.dT, o.n, r, o.seed);
+  const xr = reduceFrames(g.x, { k: o.k, sigma: 0, seed: deriveSeed(o.seed, 'noise-x'), pcaSeed: deriveSeed(o.seed, 'pca-x'), device: o.device });
+  const tr = reduceFrames(g.t, { k: o.k, sigma: o.sigma, seed: deriveSeed(o.seed, 'noise-t'), pcaSeed: deriveSeed(o.seed, 'pca-t'), device: o.device });
+  return { x: xr.frames, t: tr.frames, truth: reducedTruth(xr.pca, tr.pca, o.dX, o.dT, r, o.sigma, tr.stds), r };
+}
+
+/**
  * Runs the matched calibration (see the module comment): one Gaussian pair per level, all
  * estimated together with `estimator` (as the layers were), each compared with its exact value.
  */
 export async function calibrate(o: CalibrationOptions): Promise<CalibrationResult> {
   const t0 = Date.now();
   const { dX, dT, n, sigma } = o;
-  const kEff = o.k === null ? Math.min(dX, dT) : Math.min(o.k, dX, dT);
-  const cap = channelCapacity(kEff, sigma);
-  const pairs: Array<{ x: Frames; t: Frames; truth: number }> = [];
-  for (const [li, level] of o.levels.entries()) {
+  const pairs = o.levels.map((level, li) => {
     if (!(level > 0)) throw new Error(`[analysis.calibrate] levels must be > 0 nats, got ${level}`);
-    const target = Math.min(level, 0.95 * cap);
-    const r2 = Math.min(0.9999, (1 + sigma * sigma) * -Math.expm1((-2 * target) / kEff));
-    const r = Math.sqrt(r2);
-    const seed = deriveSeed(o.seed ?? 0, 'calibration', li);
-    const g = gaussianPair(dX, dT, n, r, seed);
-    const xr = reduceFrames(g.x, { k: o.k, sigma: 0, seed: deriveSeed(seed, 'noise-x'), pcaSeed: deriveSeed(seed, 'pca-x'), device: o.device });
-    const tr = reduceFrames(g.t, { k: o.k, sigma, seed: deriveSeed(seed, 'noise-t'), pcaSeed: deriveSeed(seed, 'pca-t'), device: o.device });
-    pairs.push({ x: xr.frames, t: tr.frames, truth: reducedTruth(xr.pca, tr.pca, dX, dT, r, sigma, tr.stds) });
-  }
+    return calibrationPair({ dX, dT, n, level, k: o.k, sigma, seed: deriveSeed(o.seed ?? 0, 'calibration', li), device: o.device });
+  });
   const tensors = pairs.map((p) => [tensor(p.x.data, [p.x.n, p.x.d], { device: o.device }), tensor(p.t.data, [p.t.n, p.t.d], { device: o.device })] as [ReturnType<typeof tensor>, ReturnType<typeof tensor>]);
   let rs: EstimateResult[];
   try {
