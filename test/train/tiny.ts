@@ -48,7 +48,7 @@ export class TinyRegressor extends Module implements TaskModel<TinyBatch> {
   }
 
   forward(x: Tensor): Tensor {
-    if (this.training && (this.o.noise ?? 0.01) > 0) x = add(x, mul(randn(x.shape, { seed: deriveSeed(this.o.seed ?? 0, 'noise', this.step++) }), this.o.noise ?? 0.01)); // (B, F)
+    if (this.training && (this.o.noise ?? 0.01) > 0) x = add(x, mul(randn(x.shape, { seed: deriveSeed(this.o.seed ?? 0, 'noise', this.step++), device: x.device }), this.o.noise ?? 0.01)); // (B, F)
     let h = tanh(this.l1.forward(x)); // (B, H)
     const p = this.o.dropout ?? 0.2;
     if (this.training && p > 0) h = dropout(h, p);
@@ -56,8 +56,9 @@ export class TinyRegressor extends Module implements TaskModel<TinyBatch> {
   }
 
   loss(b: TinyBatch): LossOutput {
-    const x = fromTypedArray(b.x, [b.B, F], { copy: true });
-    const y = fromTypedArray(b.y, [b.B, 1], { copy: true });
+    const device = this.l1.weight.device;
+    const x = fromTypedArray(b.x, [b.B, F], { copy: true, device });
+    const y = fromTypedArray(b.y, [b.B, 1], { copy: true, device });
     const loss = mseLoss(this.forward(x), y);
     return { loss, metrics: { mse: loss.item() }, count: b.B };
   }

@@ -13,7 +13,7 @@ import { manualSeed, memory } from '../../lib/tensor';
 import { Adam, AdamW, SGD, warmupCosine } from '../../lib/optim';
 import { fit, readCheckpointMeta, Trainer, TrainingError } from '../../lib/train';
 import type { EvalRecord, StepRecord, TrainerOptions } from '../../lib/train';
-import { settleMemory } from '../helpers/devices';
+import { describeCuda, settleMemory } from '../helpers/devices';
 import { TinyBatch, TinyRegressor, TinySource } from './tiny';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ms-trainer-'));
@@ -272,3 +272,21 @@ describe('Trainer', () => {
     }
   });
 });
+
+describeCuda('Trainer on CUDA', () => {
+  test('bf16 autocast by default on cuda: finite losses, weights move, float32 master weights', async () => {
+    const m = new TinyRegressor({ seed: 13 }).to('cuda');
+    const before = snapshot(m);
+    const losses: number[] = [];
+    const r = await fit({
+      model: m, optimizer: new AdamW(m.parameters(), { lr: 1e-2 }), train: new TinySource(40, 5, 1), maxSteps: 30, clipGradNorm: 1,
+      callbacks: { onStep: (s) => { losses.push(s.loss); } },
+    });
+    expect(r.step).toBe(30);
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(losses.slice(-8).reduce((a, b) => a + b) / 8).toBeLessThan(losses.slice(0, 8).reduce((a, b) => a + b) / 8);
+    expect(m.parameters().every((p) => p.dtype === 'float32' && p.device === 'cuda')).toBe(true);
+    expect(snapshot(m)).not.toEqual(before);
+  });
+});
+
