@@ -81,7 +81,7 @@ export async function main(argv: string[], io: { stdout?: NodeJS.WritableStream;
     const hint = hintFor(e);
     if (hint) ctx.stderr.write(`hint: ${hint}\n`);
     if (verbose && e.stack) ctx.stderr.write(`${e.stack}\n`);
-    else if (!(e instanceof CliError) && !(e instanceof ConfigError)) ctx.stderr.write('(run with --verbose for the stack)\n');
+    else if (!(e instanceof CliError) && !(e instanceof ConfigError) && !(e instanceof TrainingError)) ctx.stderr.write('(run with --verbose for the stack)\n');
     return code;
   }
 }

@@ -256,6 +256,11 @@ export function loadConfig(file: string, overrides: readonly string[] = []): Exp
   cfg.data.dev = abs(cfg.data.dev);
   cfg.data.test = abs(cfg.data.test);
   if (typeof cfg.data.cache === 'string') cfg.data.cache = abs(cfg.data.cache)!;
+  // Pin what defaults to other settings, so a resumed run with a larger trainer.maxSteps keeps
+  // its schedule (the saved config is the run's definition).
+  const s = cfg.schedule;
+  if (s.type === 'warmupCosine' || s.type === 'warmupLinear' || s.type === 'warmupPolynomial') s.totalSteps ??= cfg.trainer.maxSteps;
+  if (s.type === 'noam') s.dModel ??= cfg.model.encoder.dModel;
   return cfg;
 }
 

@@ -29,6 +29,7 @@ import { getDefaultDevice } from '../tensor/device';
 import { Tensor } from '../tensor/tensor';
 import { Device } from '../tensor/types';
 import type { ExperimentConfig } from './config';
+import { loadCheckpointModel, readCheckpointMeta } from './checkpoint';
 import { featurizeEntries, manifestPath, readEntries, SplitName } from './data';
 
 /** Loaded data of one split, in the task's form. */
@@ -267,4 +268,15 @@ export async function evalSource(cfg: ExperimentConfig, model: TaskModel<unknown
   const data = await adapter.load(cfg, readEntries(file, limit), isSplit ? (split as SplitName) : 'custom', progress);
   const device = (model.parameters()[0]?.device ?? configDevice(cfg)) as Device;
   return { source: adapter.source(model, data, cfg, 'eval', device), entries: data.entries };
+}
+
+/** The trained model of a checkpoint: rebuilt from its saved model config (models.create) on
+ *  `device` (default: the default device), its weights and random stream loaded. Save it with
+ *  model.save(file) for models.loadModel. */
+export function modelFromCheckpoint(file: string, opts: { device?: Device } = {}): TaskModel<unknown> {
+  const meta = readCheckpointMeta(file);
+  if (!meta.model.config) throw new Error(`[modelFromCheckpoint] ${file} holds no model config (its model has no toConfig()); build the model in code and use loadCheckpointModel`);
+  const model = createModel(meta.model.config, { device: opts.device ?? getDefaultDevice() }) as TaskModel<unknown>;
+  loadCheckpointModel(file, model);
+  return model;
 }

@@ -17,7 +17,7 @@ export { writeFileAtomic, writeAtomicWith, cleanStaleTemps, tempPathFor } from '
 export { DataCursor } from './cursor';
 export { experimentSchema, validateConfig, loadConfig, readConfigFile, applyOverride, configToYaml, ConfigError } from './config';
 export type { ExperimentConfig } from './config';
-export { buildExperiment, buildOptimizer, buildSchedule, configDevice, configTasks, evalSource } from './experiment';
+export { buildExperiment, buildOptimizer, buildSchedule, configDevice, configTasks, evalSource, modelFromCheckpoint } from './experiment';
 export type { Experiment, BuildOptions, Progress, TaskData } from './experiment';
 export { featurize, featurizeEntries, manifestPath, readEntries, cacheDir } from './data';
 export { trainRun, resumeRun, runConfig, runDirOf } from './run';

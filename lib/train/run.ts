@@ -13,7 +13,7 @@ import * as path from 'path';
 import { manualSeed } from '../tensor/creation';
 import { writeFileAtomic } from './atomic';
 import { readCheckpointMeta } from './checkpoint';
-import { configToYaml, ExperimentConfig, loadConfig } from './config';
+import { ConfigError, configToYaml, ExperimentConfig, loadConfig } from './config';
 import { buildExperiment, Experiment, Progress } from './experiment';
 import type { FitResult, TrainerCallbacks } from './options';
 import { Trainer } from './trainer';
@@ -79,7 +79,7 @@ export function runConfig(dir: string, overrides: readonly string[] = []): Exper
  */
 export async function resumeRun(dir: string, overrides: readonly string[] = [], opts: RunOptions = {}): Promise<FitResult> {
   for (const o of overrides) {
-    if (!/^trainer\./.test(o)) throw new Error(`[resume] only trainer.* settings can change when resuming (exact resume needs the same data, model and optimizer), got --set ${o}`);
+    if (!/^trainer\./.test(o)) throw new ConfigError('--set', [`only trainer.* settings can change when resuming (exact resume needs the same data, model and optimizer), got ${o}`]);
   }
   const cfg = runConfig(dir, overrides);
   cfg.outDir = path.resolve(dir);

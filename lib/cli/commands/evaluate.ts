@@ -10,15 +10,14 @@ import * as path from 'path';
 
 import type { Tokenizer } from '../../data/tokenizer';
 import { errorRate } from '../../models/metrics';
-import { create as createModel } from '../../models/registry';
 import type { TaskModel } from '../../models/task';
 import { noGrad } from '../../autograd/tape';
 import { tidy } from '../../tensor/scope';
 import { writeFileAtomic } from '../../train/atomic';
-import { loadCheckpointModel, readCheckpointMeta } from '../../train/checkpoint';
+import { readCheckpointMeta } from '../../train/checkpoint';
 import type { CheckpointMeta } from '../../train/checkpoint';
 import { ExperimentConfig, validateConfig } from '../../train/config';
-import { configDevice, evalSource } from '../../train/experiment';
+import { configDevice, evalSource, modelFromCheckpoint } from '../../train/experiment';
 import type { CliContext } from '../context';
 import { CliError, UsageError } from '../context';
 import { int } from '../parse';
@@ -49,8 +48,7 @@ function load(target: string, which: 'best' | 'last', device: string | undefined
   if (!meta.model.config) throw new CliError(`${file} holds no model config`, 1);
   const cfg = validateConfig(meta.config, `${file} (saved config)`);
   if (device) cfg.device = device as ExperimentConfig['device'];
-  const model = createModel(meta.model.config, { device: configDevice(cfg) }) as TaskModel<unknown>;
-  loadCheckpointModel(file, model);
+  const model = modelFromCheckpoint(file, { device: configDevice(cfg) });
   return { file, meta, cfg, model };
 }
 
