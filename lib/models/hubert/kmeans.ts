@@ -37,7 +37,7 @@ import { tensor } from '../../tensor/creation';
 import { keep, tidy } from '../../tensor/scope';
 import { Tensor } from '../../tensor/tensor';
 import { Device } from '../../tensor/types';
-import { assign, centroidNorms, clusterSums, defaultChunk, indexTensor, inertiaOf, kmeansPlusPlus, meansOrOld, rows } from './kmeans_ops';
+import { assign, clusterSums, defaultChunk, indexTensor, inertiaOf, kmeansPlusPlus, meansOrOld, prepare, release, rows } from './kmeans_ops';
 
 export { kmeansPlusPlus, inertiaOf } from './kmeans_ops';
 
@@ -65,7 +65,7 @@ export interface KMeansOptions {
   reassignmentRatio?: number;
   /** Seed of every random draw (default 0): the same seed and data give the same centroids. */
   seed?: number;
-  /** Rows per distance block (default 2^24 / K). */
+  /** Rows per distance block (default 2^18 / K on the CPU, 2^24 / K on CUDA). */
   chunkSize?: number;
   /** Called after each step/iteration with its number and (smoothed) inertia per frame. */
   onStep?: (step: number, inertia: number) => void;
@@ -114,7 +114,7 @@ function checkFrames(X: unknown, what: string, D?: number): Tensor {
  */
 export class KMeans {
   readonly k: number;
-  readonly opts: Readonly<Required<Omit<KMeansOptions, 'onStep' | 'initSize' | 'tol'>>> & Pick<KMeansOptions, 'onStep' | 'initSize' | 'tol'>;
+  readonly opts: Readonly<Required<Omit<KMeansOptions, 'onStep' | 'initSize' | 'tol' | 'chunkSize'>>> & Pick<KMeansOptions, 'onStep' | 'initSize' | 'tol' | 'chunkSize'>;
   /** Centroids (K, D) after fit or load; null before. */
   centroids: Tensor | null = null;
   /** Frames each centroid absorbed during the last fit (K); null after load. */
@@ -139,11 +139,16 @@ export class KMeans {
       batchSize: posInt('batchSize', opts.batchSize ?? 10000),
       maxNoImprovement: posInt('maxNoImprovement', opts.maxNoImprovement ?? 100),
       seed: opts.seed ?? 0,
-      chunkSize: posInt('chunkSize', opts.chunkSize ?? defaultChunk(this.k)),
+      chunkSize: opts.chunkSize === undefined ? undefined : posInt('chunkSize', opts.chunkSize),
       initSize: opts.initSize === undefined ? undefined : posInt('initSize', opts.initSize),
       tol: opts.tol,
       onStep: opts.onStep,
     };
+  }
+
+  /** Rows per distance block on `device` (the chunkSize option, else defaultChunk). */
+  private chunk(device: Device): number {
+    return this.opts.chunkSize ?? defaultChunk(this.k, device);
   }
 
   /** Feature dimension D of the fitted centroids. */
@@ -201,7 +206,7 @@ export class KMeans {
         const sample = initSize >= x.shape[0] ? x : indexSelect(x, 0, indexTensor(KMeans.draw(rng, x.shape[0], initSize), x));
         return this.seedFrom(sample, rng);
       });
-      const inertia = inertiaOf(valid ?? x, c, this.opts.chunkSize);
+      const inertia = inertiaOf(valid ?? x, c, this.chunk(x.device));
       if (inertia < bestInertia) {
         best?.dispose();
         best = c;
@@ -230,7 +235,8 @@ export class KMeans {
       const idx = KMeans.draw(rng, N, batch);
       const r = tidy(() => {
         const xb = indexSelect(x, 0, indexTensor(idx, x)); // (b, D)
-        const { labels, dist } = assign(xb, C, centroidNorms(C));
+        const p = prepare(C);
+        const { labels, dist } = assign(xb, p);
         const { sums, counts: bc } = clusterSums(xb, labels, K); // (K, D), (K)
         const n0 = reshape(counts, [K, 1]), total = add(counts, bc); // (K, 1), (K)
         // running mean: (c · n + Σx) / (n + b) where the batch has points; unchanged elsewhere
@@ -337,13 +343,13 @@ export class KMeans {
 
   /** One pass over x in blocks: per-cluster sums (K, D) (a tensor), counts (host) and total inertia. */
   private accumulate(x: Tensor, C: Tensor): { sums: Tensor; cnt: Float32Array; inertia: number } {
-    const K = this.k, N = x.shape[0], ch = this.opts.chunkSize;
-    const cn2 = centroidNorms(C);
+    const K = this.k, N = x.shape[0], ch = this.chunk(x.device);
+    const p = prepare(C);
     let sums: Tensor | null = null, counts: Tensor | null = null, inertia = 0;
     for (let s = 0; s < N; s += ch) {
       const r = tidy(() => {
         const xb = rows(x, s, Math.min(N, s + ch));
-        const { labels, dist } = assign(xb, C, cn2);
+        const { labels, dist } = assign(xb, p);
         const cs = clusterSums(xb, labels, K);
         return { sums: sums ? add(sums, cs.sums) : cs.sums, counts: counts ? add(counts, cs.counts) : cs.counts, inertia: sum(dist).item() };
       });
@@ -353,7 +359,7 @@ export class KMeans {
       counts = r.counts;
       inertia += r.inertia;
     }
-    cn2.dispose();
+    release(p);
     const cnt = counts!.dataSync() as Float32Array;
     counts!.dispose();
     return { sums: sums!, cnt, inertia };
@@ -361,11 +367,11 @@ export class KMeans {
 
   /** Indices of the m frames farthest from their nearest centroid (sklearn's empty-cluster relocation). */
   private farthest(x: Tensor, C: Tensor, m: number): number[] {
-    const N = x.shape[0], ch = this.opts.chunkSize;
+    const N = x.shape[0], ch = this.chunk(x.device);
     const d = new Float32Array(N);
-    const cn2 = centroidNorms(C);
-    for (let s = 0; s < N; s += ch) d.set(tidy(() => assign(rows(x, s, Math.min(N, s + ch)), C, cn2).dist.dataSync()), s);
-    cn2.dispose();
+    const p = prepare(C);
+    for (let s = 0; s < N; s += ch) d.set(tidy(() => assign(rows(x, s, Math.min(N, s + ch)), p).dist.dataSync()), s);
+    release(p);
     return Array.from(d.keys()).sort((a, b) => d[b] - d[a] || a - b).slice(0, m);
   }
 
@@ -373,12 +379,12 @@ export class KMeans {
   predict(X: Tensor): Int32Array {
     const C = this.need('predict');
     const x = checkFrames(X, 'frames', C.shape[1]);
-    const N = x.shape[0], ch = this.opts.chunkSize, out = new Int32Array(N);
+    const N = x.shape[0], ch = this.chunk(x.device), out = new Int32Array(N);
     noGrad(() => {
       const Cx = C.device === x.device ? C : C.to(x.device);
-      const cn2 = centroidNorms(Cx);
-      for (let s = 0; s < N; s += ch) out.set(tidy(() => assign(rows(x, s, Math.min(N, s + ch)), Cx, cn2).labels.dataSync()), s);
-      cn2.dispose();
+      const p = prepare(Cx);
+      for (let s = 0; s < N; s += ch) out.set(tidy(() => assign(rows(x, s, Math.min(N, s + ch)), p).labels.dataSync()), s);
+      release(p);
       if (Cx !== C) Cx.dispose();
     });
     if (x !== X) x.dispose();
@@ -391,7 +397,7 @@ export class KMeans {
     const x = checkFrames(X, 'frames', C.shape[1]);
     const Cx = C.device === x.device ? C : C.to(x.device);
     try {
-      return inertiaOf(x, Cx, this.opts.chunkSize);
+      return inertiaOf(x, Cx, this.chunk(x.device));
     } finally {
       if (Cx !== C) Cx.dispose();
       if (x !== X) x.dispose();
