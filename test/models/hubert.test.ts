@@ -12,6 +12,7 @@ import {
   collateHubert, Hubert, HubertCtc, HubertOptions, hubertBase, hubertBatchSource, hubertTiny, layerFeatures, layerTargets,
 } from '../../lib/models/hubert';
 import type { EncoderType } from '../../lib/models/encoder_spec';
+import { describeCuda } from '../helpers/devices';
 
 const enc = (type: EncoderType = 'transformer') => ({ type, layers: 2, dModel: 16, heads: 2, ffnDim: 24, dState: 4, depthwiseKernel: 3, dropout: 0 });
 const tinyLogmel = (o: Partial<HubertOptions> = {}) => new Hubert({
@@ -267,6 +268,40 @@ describe('HubertCtc', () => {
     const e1 = m.eval().forward(b.features, b.lengths).logits.dataSync(), e2 = m.forward(b.features, b.lengths).logits.dataSync();
     expect(Array.from(e1)).toEqual(Array.from(e2));
     expect(Array.from(t1)).not.toEqual(Array.from(e1));
+  });
+});
+
+describeCuda('Hubert on cuda', () => {
+  test.each(['transformer', 'conbimamba'] as EncoderType[])('%s: cpu and cuda give the same loss and gradients; bf16 autocast trains', (type) => {
+    const { autocast } = require('../../lib') as typeof import('../../lib');
+    const run = (device: 'cpu' | 'cuda') => {
+      const m = tinyLogmel({ encoder: enc(type), seed: 6 });
+      m.to(device).eval();
+      const b = logmelBatch();
+      const r = m.loss({ ...b, features: b.features.to(device) }, { maskSeed: 3 });
+      r.loss.backward();
+      return { loss: r.loss.item(), g: Array.from(m.final_proj.weight.grad!.dataSync()), acc: r.metrics.acc_m };
+    };
+    const a = run('cpu'), c = run('cuda');
+    expect(Math.abs(a.loss - c.loss) / Math.abs(a.loss)).toBeLessThan(1e-4);
+    const scale = Math.max(...a.g.map(Math.abs));
+    a.g.forEach((v, i) => expect(Math.abs(v - c.g[i])).toBeLessThan(1e-3 * scale));
+    const m = tinyLogmel({ encoder: enc(type) }).to('cuda');
+    const opt = new optim.AdamW(m.parameters(), { lr: 1e-3 });
+    const b = logmelBatch();
+    const batch = { ...b, features: b.features.to('cuda') };
+    for (let s = 0; s < 3; ++s) {
+      const r = autocast('bfloat16', () => m.loss(batch));
+      expect(Number.isFinite(r.metrics.loss)).toBe(true);
+      r.loss.backward();
+      r.loss.dispose();
+      opt.step();
+      opt.zeroGrad();
+    }
+    const ctc = HubertCtc.fromPretrained(m, { vocabSize: 5 });
+    expect(ctc.device).toBe('cuda');
+    const out = autocast('bfloat16', () => ctc.forward(batch.features, batch.lengths));
+    expect(out.logits.shape[2]).toBe(5);
   });
 });
 
