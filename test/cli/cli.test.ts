@@ -10,6 +10,9 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { Writable } from 'stream';
+
+import { main } from '../../lib/cli';
 
 const root = path.join(__dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ms-cli-'));
@@ -30,6 +33,15 @@ function cli(args: string[], opts: { onStderr?: (text: string, kill: (s: NodeJS.
     });
     c.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+/** The CLI in this process (main with captured streams), for fast checks of usage errors. */
+async function inProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (f: (s: string) => void) => new Writable({ write(chunk, _enc, cb) { f(chunk.toString()); cb(); } });
+  const code = await main(args, { stdout: sink((x) => { stdout += x; }), stderr: sink((x) => { stderr += x; }) });
+  return { code, stdout, stderr };
 }
 
 const CONFIG = `# a tiny CTC run on the test corpus
@@ -63,9 +75,9 @@ describe('mamba-speech CLI', () => {
     for (const f of ['config.yaml', 'train.jsonl', 'train.csv', 'loss.svg', 'loss.png', 'checkpoints/last.safetensors']) expect(fs.existsSync(path.join(tmp, 'run', f))).toBe(true);
     expect(fs.readFileSync(path.join(tmp, 'run', 'config.yaml'), 'utf8')).toMatch(/totalSteps: 6/); // pinned in the resolved config
 
-    const again = await cli(['train', 'exp.yaml', '--out', 'run']);
+    const again = await inProcess(['train', path.join(tmp, 'exp.yaml'), '--out', path.join(tmp, 'run')]);
     expect(again.code).toBe(2);
-    expect(again.stderr).toMatch(/^mamba-speech: .*run already holds a run\nhint: continue it with: mamba-speech resume run/);
+    expect(again.stderr).toMatch(/^mamba-speech: .*run already holds a run\nhint: continue it with: mamba-speech resume .*run/);
 
     const e = await cli(['eval', 'run', '--data', 'test', '--json']);
     expect(e.code).toBe(0);
@@ -122,24 +134,47 @@ describe('mamba-speech CLI', () => {
     expect(steps).toEqual(Array.from({ length: stopped + 5 }, (_, i) => i + 1)); // one log, no gaps or repeats
   });
 
-  test('bad config, bad usage: exit 2 with one line and a hint; --verbose adds the stack', async () => {
+  test('bad config, bad usage: exit 2 with one line and a hint; --verbose adds the stack (in process)', async () => {
     fs.writeFileSync(path.join(tmp, 'bad.yaml'), CONFIG.replace('layers: 1', 'layers: "12a"'));
-    const b = await cli(['train', 'bad.yaml']);
+    const b = await inProcess(['train', path.join(tmp, 'bad.yaml')]);
     expect(b.code).toBe(2);
-    expect(b.stderr).toBe('mamba-speech: [config] bad.yaml: model.encoder.layers: expected a positive integer, got "12a"\n' +
+    expect(b.stderr).toBe(`mamba-speech: [config] ${path.join(tmp, 'bad.yaml')}: model.encoder.layers: expected a positive integer, got "12a"\n` +
       'hint: fix the config file (configs/ has worked examples), or override with --set key=value\n');
-    const s = await cli(['train', 'exp.yaml', '--set', 'model.encoder.type=conbimama', '--verbose']);
+    const s = await inProcess(['train', path.join(tmp, 'exp.yaml'), '--set', 'model.encoder.type=conbimama', '--verbose']);
     expect(s.code).toBe(2);
-    expect(s.stderr).toMatch(/^mamba-speech: \[config\] exp.yaml: model.encoder.type: expected one of .*got "conbimama"\nhint: .*\n\S*Error.*\n\s+at /);
-    const u = await cli(['decode', 'run', '--beam', 'wide']);
+    expect(s.stderr).toMatch(/^mamba-speech: \[config\] .*exp.yaml: model.encoder.type: expected one of .*got "conbimama"\nhint: .*\n\S*Error.*\n\s+at /);
+    const u = await inProcess(['decode', 'run', '--beam', 'wide']);
     expect(u.code).toBe(2);
     expect(u.stderr).toMatch(/--beam must be an integer >= 1/);
-    const m = await cli(['eval', 'no-such-run']);
+    const m = await inProcess(['eval', path.join(tmp, 'no-such-run')]);
     expect(m.code).toBe(2);
-    expect(m.stderr).toBe('mamba-speech: no-such-run does not exist\nhint: give a run folder (with checkpoints/) or a .safetensors checkpoint\n');
-    const n = await cli(['resume', 'run', '--set', 'optimizer.lr=1']);
+    expect(m.stderr).toBe(`mamba-speech: ${path.join(tmp, 'no-such-run')} does not exist\nhint: give a run folder (with checkpoints/) or a .safetensors checkpoint\n`);
+    const n = await inProcess(['resume', path.join(tmp, 'run'), '--set', 'optimizer.lr=1']);
     expect(n.code).toBe(2);
     expect(n.stderr).toMatch(/only trainer\.\* settings can change when resuming/);
+    const x = await inProcess(['frobnicate']);
+    expect(x.code).toBe(2);
+    expect(x.stderr).toMatch(/unknown command 'frobnicate'/);
+    const h = await inProcess(['train', '--help']);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toMatch(/Usage: mamba-speech train \[options\] <config>[\s\S]*--set <key=value>/);
+  });
+
+  test('corpus folder indexes audio + transcript into a manifest; a missing root is a usage error (in process)', async () => {
+    const dir = path.join(tmp, 'folder');
+    fs.mkdirSync(dir);
+    const train = fs.readFileSync(path.join(tmp, 'corpus', 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).slice(0, 3);
+    for (const e of train) fs.copyFileSync(path.resolve(tmp, 'corpus', e.audio), path.join(dir, `${e.id}.wav`));
+    fs.writeFileSync(path.join(dir, 'transcript.txt'), train.map((e) => `${e.id} ${e.text}`).join('\n') + '\n');
+    const r = await inProcess(['corpus', 'folder', dir, '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.count).toBe(3);
+    const rows = fs.readFileSync(j.manifest, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.map((x) => [x.id, x.text])).toEqual(train.map((e) => [e.id, e.text]));
+    const m = await inProcess(['corpus', 'librispeech']);
+    expect(m.code).toBe(2);
+    expect(m.stderr).toMatch(/^mamba-speech: corpus librispeech needs the corpus folder\nhint: mamba-speech corpus librispeech <root>/);
   });
 
   test('bench --json, then --baseline with a doctored figure: exit 1 naming it', async () => {
