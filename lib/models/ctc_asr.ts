@@ -231,22 +231,35 @@ export class CtcAsr extends SpeechModel implements TaskModel<AsrBatch> {
     return refs;
   }
 
+  /** Utterances whose T' cannot hold their targets: T' < S + repeated neighbours (CTC needs a
+   *  blank between two equal tokens), so their loss is infinite (0 with zeroInfinity). */
+  private static infeasible(refs: Int32Array[], outLengths: Int32Array): number {
+    let n = 0;
+    outLengths.forEach((t, b) => {
+      let need = refs[b].length;
+      for (let k = 1; k < refs[b].length; ++k) if (refs[b][k] === refs[b][k - 1]) ++need;
+      if (t < need) ++n;
+    });
+    return n;
+  }
+
   /** CTC loss of a batch in the current mode (see the glossary): metrics { ctc, infeasible }, count B. */
   loss(batch: AsrBatch): LossOutput {
     if (!batch || typeof batch !== 'object') fail('CtcAsr', 'loss expects an AsrBatch (models.collateAsr)');
     const lens = this.checkInput(batch.features, batch.lengths);
     const B = lens.length;
     const refs = this.checkTargets(batch, B);
-    let seed = 0;
-    if (this.training && this.specAugmentConfig) seed = dataSeed(this.seed, 'specaugment', this.rngStep);
+    const augmenting = this.training && this.specAugmentConfig !== false;
+    const seed = augmenting ? dataSeed(this.seed, 'specaugment', this.rngStep) : 0;
     let infeasible = 0;
     const loss = tidy(() => {
       let augment: Tensor | null = null;
       let features = batch.features;
-      if (this.training && this.specAugmentConfig) {
-        if ((this.specAugmentConfig.timeWarp ?? 0) > 0) {
+      if (augmenting) {
+        const sa = this.specAugmentConfig as SpecAugmentConfig;
+        if ((sa.timeWarp ?? 0) > 0) {
           const xn = noGrad(() => this.normalize.forward(batch.features)).dataSync() as Float32Array;
-          specAugment(xn, batch.features.shape as [number, number, number], lens, { ...this.specAugmentConfig, seed, inPlace: true });
+          specAugment(xn, batch.features.shape as [number, number, number], lens, { ...sa, seed, inPlace: true });
           // Undo the normalisation on the host so run() can apply it again on the device.
           const mean = this.normalize.mean.dataSync(), std = this.normalize.std.dataSync(), F = this.inputDim;
           for (let i = 0; i < xn.length; ++i) xn[i] = xn[i] * std[i % F] + mean[i % F];
@@ -254,15 +267,11 @@ export class CtcAsr extends SpeechModel implements TaskModel<AsrBatch> {
         } else augment = this.specAugmentMask(batch.features, lens, seed);
       }
       const out = this.run(features, lens, augment, false);
-      out.lengths.forEach((n, b) => {
-        let need = refs[b].length;
-        for (let k = 1; k < refs[b].length; ++k) if (refs[b][k] === refs[b][k - 1]) ++need;
-        if (n < need) ++infeasible;
-      });
+      infeasible = CtcAsr.infeasible(refs, out.lengths);
       const lp = logSoftmax(out.logits.dtype === 'float32' ? out.logits : out.logits.to('float32'), -1); // (B, T', V)
       return ctcLoss(lp, batch.targets, out.lengths, batch.targetLengths, { blank: 0, reduction: 'mean', zeroInfinity: true });
     });
-    if (this.training && this.specAugmentConfig) ++this.rngStep;
+    if (augmenting) ++this.rngStep;
     return { loss, metrics: { ctc: loss.item(), infeasible }, count: B };
   }
 
@@ -282,17 +291,22 @@ export class CtcAsr extends SpeechModel implements TaskModel<AsrBatch> {
    * per utterance and the text when the model has a tokenizer.
    */
   decode(batch: AsrBatch | { features: Tensor; lengths?: Int32Array | readonly number[] | null }, opts: CtcDecodeOptions = {}): CtcDecoded {
+    const { beam } = opts;
+    if (beam !== undefined && (!Number.isInteger(beam) || beam < 1)) fail('CtcAsr', `decode: beam must be an integer ≥ 1, got ${JSON.stringify(beam)}`);
     const { lp, lengths } = this.logProbs(batch.features, batch.lengths);
     try {
-      const { beam, ...rest } = opts;
-      let tokens: number[][];
-      if (beam !== undefined && (!Number.isInteger(beam) || beam < 1)) fail('CtcAsr', `decode: beam must be an integer ≥ 1, got ${JSON.stringify(beam)}`);
-      if (beam !== undefined && beam > 1) tokens = beamSearch(lp, lengths, { ...rest, beamWidth: beam, blank: 0, nBest: 1 }).map((h) => h[0]?.tokens ?? []);
-      else tokens = greedyDecode(lp, lengths, { blank: 0 });
+      const tokens = this.decodeLogProbs(lp, lengths, opts);
       return this.tokenizer ? { tokens, texts: tokens.map((t) => this.tokenizer!.decode(t)) } : { tokens };
     } finally {
       lp.dispose();
     }
+  }
+
+  /** Greedy, or prefix beam search with opts.beam > 1, over log-probabilities (B, T', V). */
+  private decodeLogProbs(lp: Tensor, lengths: Int32Array, opts: CtcDecodeOptions): number[][] {
+    const { beam, ...rest } = opts;
+    if (beam !== undefined && beam > 1) return beamSearch(lp, lengths, { ...rest, beamWidth: beam, blank: 0, nBest: 1 }).map((h) => h[0]?.tokens ?? []);
+    return greedyDecode(lp, lengths, { blank: 0 });
   }
 
   /**
@@ -305,13 +319,18 @@ export class CtcAsr extends SpeechModel implements TaskModel<AsrBatch> {
     const refs: number[][] = [], hyps: number[][] = [];
     let lossSum = 0, n = 0, infeasible = 0;
     await eachBatch(this, batches, (batch) => {
-      const r = this.loss(batch);
-      lossSum += r.metrics.ctc * r.count;
-      infeasible += r.metrics.infeasible;
-      n += r.count;
-      r.loss.dispose();
-      hyps.push(...this.decode(batch, opts).tokens);
-      refs.push(...(batch.refs ?? this.checkTargets(batch, batch.lengths.length)).map((t) => Array.from(t)));
+      // One forward per batch: the loss and the decoding read the same log-probabilities.
+      const lens = this.checkInput(batch.features, batch.lengths);
+      const r = this.checkTargets(batch, lens.length);
+      tidy(() => {
+        const out = this.run(batch.features, lens, null, false);
+        const lp = logSoftmax(out.logits.to('float32'), -1); // (B, T', V)
+        lossSum += ctcLoss(lp, batch.targets, out.lengths, batch.targetLengths, { blank: 0, reduction: 'mean', zeroInfinity: true }).item() * lens.length;
+        infeasible += CtcAsr.infeasible(r, out.lengths);
+        hyps.push(...this.decodeLogProbs(lp, out.lengths, opts));
+      });
+      refs.push(...r.map((t) => Array.from(t)));
+      n += lens.length;
     });
     if (n === 0) fail('CtcAsr', 'evaluate: no batches');
     const out: Record<string, number> = { loss: lossSum / n, utterances: n, refTokens: refs.reduce((s, r) => s + r.length, 0), infeasible };

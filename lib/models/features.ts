@@ -94,7 +94,7 @@ export class GlobalNorm extends Module {
       if (stats.count === 0) throw new Error(`[${where}] the statistics hold no frames`);
       mean = stats.mean();
       std = stats.std(VAR_FLOOR);
-      count = stats.count;
+      count = Math.min(stats.count, 2 ** 31 - 1); // an int32 buffer: informational past 2^31 frames (~6800 h at 10 ms)
     } else if (stats && typeof stats === 'object' && stats.mean && stats.std) {
       mean = stats.mean;
       std = stats.std;
@@ -113,7 +113,7 @@ export class GlobalNorm extends Module {
         native.copyInto(dst.handle(where), src.handle(where));
         src.dispose();
       }
-      const c = tensor(Int32Array.of(Math.min(count, 2 ** 31 - 1)), [], { device: this.count.device, dtype: 'int32' });
+      const c = tensor(Int32Array.of(count), [], { device: this.count.device, dtype: 'int32' });
       native.copyInto(this.count.handle(where), c.handle(where));
       c.dispose();
     });

@@ -266,6 +266,14 @@ test('evaluate with a char tokenizer reports corpus-level cer and wer of greedy 
   expect(ev.wer).toBeCloseTo(models.errorRate(refs, hyps, { unit: 'word' }).rate, 12);
   expect(ev.refTokens).toBe(refs.reduce((s, t) => s + t.length, 0));
   expect(m.training).toBe(true);
+  m.eval();
+  const losses = batches.map((b) => {
+    const r = m.loss(b);
+    const v = r.loss.item() * r.count;
+    r.loss.dispose();
+    return v;
+  });
+  expect(ev.loss).toBeCloseTo((losses[0] + losses[1]) / 4, 5);
   batches.forEach((b) => b.dispose());
 });
 
