@@ -15,6 +15,8 @@ import { Device } from '../tensor/types';
 import { META } from './common';
 import { CtcAsr } from './ctc_asr';
 import { MaskEnhancer } from './enhancement/enhancer';
+import { Hubert } from './hubert/hubert';
+import { HubertCtc } from './hubert/hubert_ctc';
 import { MaskedReconstruction } from './reconstruction';
 import type { TaskModel } from './task';
 
@@ -34,6 +36,8 @@ export function registerTask(task: string, factory: ModelFactory): void {
 registerTask('ctc', (c, o) => CtcAsr.fromConfig(c, o));
 registerTask('reconstruction', (c, o) => MaskedReconstruction.fromConfig(c, o));
 registerTask('enhancement', (c, o) => MaskEnhancer.fromConfig(c, o));
+registerTask('hubert', (c, o) => Hubert.fromConfig(c, o));
+registerTask('hubert-ctc', (c, o) => HubertCtc.fromConfig(c, o));
 
 /** The registered task names. */
 export function tasks(): string[] {

@@ -144,6 +144,14 @@ describe('Hubert', () => {
     const batch = waveBatch();
     const la = a.eval().forward(batch, { maskSeed: 1 }).logits.dataSync(), lc = c.eval().forward(batch, { maskSeed: 1 }).logits.dataSync();
     expect(Array.from(lc)).toEqual(Array.from(la));
+    // models.create / models.loadModel rebuild it from the config (the checkpoint's metadata)
+    const { models } = require('../../lib') as typeof import('../../lib');
+    const viaCreate = models.create(a.toConfig(), { device: 'cpu' }) as Hubert;
+    expect(viaCreate).toBeInstanceOf(Hubert);
+    const loaded = models.loadModel(file, { device: 'cpu' }) as Hubert;
+    expect(Array.from(loaded.eval().forward(batch, { maskSeed: 1 }).logits.dataSync())).toEqual(Array.from(la));
+    const ctc = HubertCtc.fromPretrained(a, { vocabSize: 4 });
+    expect(models.create(ctc.toConfig(), { device: 'cpu' })).toBeInstanceOf(HubertCtc);
     fs.rmSync(tmp, { recursive: true });
     const base = hubertBase('conbimamba');
     expect(base.encoder).toMatchObject({ type: 'conbimamba', layers: 12, dModel: 768, ffnDim: 3072, heads: 12 });
