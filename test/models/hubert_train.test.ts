@@ -4,7 +4,8 @@
 // phone error rate on held-out utterances of other sentences is below a fixed bar — for the
 // transformer, transbimamba and conbimamba encoders. Training stops as soon as the goal holds
 // (checked every 50 steps), with a step cap that fails the test.
-import { audio, data, manualSeed, optim, tensor } from '../../lib';
+import { audio, data, manualSeed, optim } from '../../lib';
+import { collateAsr } from '../../lib/models/collate';
 import { collateHubert, Hubert, HubertCtc, HubertCtcBatch, mfccTargets, OwnedHubertBatch } from '../../lib/models/hubert';
 import type { EncoderType } from '../../lib/models/encoder_spec';
 import type { TaskModel } from '../../lib/models/task';
@@ -28,14 +29,7 @@ const chance = (() => {
   return Math.max(...counts.values()) / n;
 })();
 
-function ctcBatch(us: data.SynthUtterance[]): HubertCtcBatch {
-  const b = collateHubert(us.map((u) => ({ input: fbank(u) })));
-  const refs = us.map((u) => tokenizer.encode(u.phones));
-  const S = Math.max(...refs.map((r) => r.length));
-  const t = new Int32Array(us.length * S);
-  refs.forEach((r, i) => t.set(r, i * S));
-  return { features: b.features, lengths: b.lengths, targets: tensor(t, [us.length, S], { dtype: 'int32' }), targetLengths: Int32Array.from(refs, (r) => r.length), refs };
-}
+const ctcBatch = (us: data.SynthUtterance[]): HubertCtcBatch => collateAsr(us.map((u) => ({ features: fbank(u), phones: u.phones })), tokenizer);
 const ftBatches = Array.from({ length: 5 }, (_, k) => ctcBatch(train.slice(k * 8, k * 8 + 8)));
 const testBatches = [ctcBatch(heldOut)];
 

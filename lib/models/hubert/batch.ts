@@ -6,17 +6,18 @@
  *   item      { id?, input: Float32Array waveform | FeatureItem | (numFrames, F) Tensor, labels? }
  *   batch     features (B, T, F) on the device (waveforms as (B, S, 1)), lengths (B) on the
  *             host, labels per item (host Int32Arrays, at the targets' label rate)
- *   source    data.planBatches over input lengths (B × T <= maxFrames, seeded shuffle per
- *             epoch): epoch(e) yields the same batches in the same order every time, and
- *             disposes each batch when the next one is asked for
+ *   source    models.makeBatchSource over input lengths (data.planBatches: B × T <= maxFrames,
+ *             seeded shuffle per epoch): epoch(e) yields the same batches in the same order every
+ *             time, and disposes each batch when the next one is asked for
  * For HubertCtc, models.collateAsr / asrBatchSource make the batches (waveforms as FeatureItems
  * of dim 1).
  */
 import { FeatureItem } from '../../audio/mel';
-import { Batch, collate, planBatches } from '../../data/batching';
+import { Batch, collate } from '../../data/batching';
 import { fromTypedArray } from '../../tensor/creation';
 import { Tensor } from '../../tensor/tensor';
 import { Device } from '../../tensor/types';
+import { BatchSourceOptions, makeBatchSource } from '../collate';
 import type { BatchSource } from '../task';
 import type { HubertBatch } from './hubert';
 
@@ -63,29 +64,10 @@ export function collateHubert(items: readonly HubertItem[], opts: { device?: Dev
   return fromData(collate(rows), labels, opts.device);
 }
 
-/** A BatchSource of HubertBatches over `items` (see the glossary). */
-export function hubertBatchSource(items: readonly HubertItem[], opts: { maxFrames: number; seed: number; shuffle?: boolean; maxBatchSize?: number; device?: Device }): BatchSource<OwnedHubertBatch> {
+/** A BatchSource of HubertBatches over `items` (see the glossary; models.makeBatchSource). */
+export function hubertBatchSource(items: readonly HubertItem[], opts: BatchSourceOptions): BatchSource<OwnedHubertBatch> {
   if (!Array.isArray(items) || items.length === 0) throw new Error('[hubertBatchSource] no items');
   const rows = items.map((it, i) => ({ id: it.id ?? String(i), features: asFeatureItem(it.input, 'hubertBatchSource'), labels: it.labels === undefined ? undefined : Int32Array.from(it.labels) }));
-  const lengths = rows.map((r) => r.features.numFrames);
-  const plan = (e: number) => planBatches(lengths, { maxFrames: opts.maxFrames, seed: opts.seed, epoch: e, shuffle: opts.shuffle ?? true, maxBatchSize: opts.maxBatchSize });
-  plan(0);
-  return {
-    *epoch(e: number): Generator<OwnedHubertBatch> {
-      let prev: OwnedHubertBatch | null = null;
-      try {
-        for (const idx of plan(e)) {
-          prev?.dispose();
-          prev = null;
-          const rs = idx.map((i) => rows[i]);
-          const labels = rs.every((r) => r.labels) ? rs.map((r) => r.labels!) : undefined;
-          prev = fromData(collate(rs), labels, opts.device);
-          yield prev;
-        }
-      } finally {
-        prev?.dispose();
-      }
-    },
-    size: (e: number) => plan(e).length,
-  };
+  const make = (rs: typeof rows): OwnedHubertBatch => fromData(collate(rs), rs.every((r) => r.labels) ? rs.map((r) => r.labels!) : undefined, opts.device);
+  return makeBatchSource(rows, rows.map((r) => r.features.numFrames), make, opts);
 }
