@@ -56,7 +56,8 @@ export interface HubertBatch {
   dispose?(): void;
 }
 
-/** forward's result: logits (B, T', K) float32, targets/mask per frame, encoder output, features. */
+/** forward's result: logits (B, T', K) float32, targets/mask per frame, encoder output, features.
+ *  The three tensors belong to the caller (dispose them, or call forward inside tidy). */
 export interface HubertForward {
   logits: Tensor;
   /** (B · T') cluster id per frame, −1 where the frame has no target */
