@@ -4,13 +4,24 @@
  *   const r = await reproduce({ preset: 'tiny', out: 'runs/tiny' });   // r.report = report.md path
  *
  * Stages (each in <out>/<k>-<name>/, skipped when finished, an interrupted one resumed):
- *   1 corpus          synth corpus + cached 80-d log-mel features and phone alignments
- *   2 reconstruction  masked-spectrogram reconstruction: Transformer, Mamba, ConBiMamba
- *   3 classification  CTC phone recognition: Transformer, Mamba, ConBiMamba, BiMamba
+ *   1 corpus          synth corpus + cached 80-d log-mel features and phone alignments, or
+ *                     (preset paper) LibriSpeech-100 from --data-root with a char tokenizer and
+ *                     VoiceBank-DEMAND pair manifests (realdata.ts); the data root is checked
+ *                     before the run folder is made
+ *   2 reconstruction  masked-spectrogram reconstruction: Transformer, Mamba, ConBiMamba; then
+ *                     speech enhancement (MaskEnhancer) with the same encoders where the preset
+ *                     lists it (small: synth noisy pairs, paper: VoiceBank-DEMAND)
+ *   3 classification  CTC phone (synth) or character (LibriSpeech) recognition: Transformer,
+ *                     Mamba, ConBiMamba, BiMamba
  *   5 analysis        layer-wise I(X; T_l), I(T_l; Y) of every trained model
  *   6 report          report.md, report.json, plots, verdict
- * (4, self-supervised HuBERT, and speech enhancement belong to the GPU presets; this build runs
- * them only where the preset lists them and says so otherwise.)
+ * (4, self-supervised HuBERT, belongs to the GPU presets; this build says so and skips it.)
+ *
+ * --dry-run: 10 steps of every model, one seed, a subset of the data (48 synth utterances, or at
+ * most 64 training and 16 dev / test utterances and pairs of a data root) and a short MI
+ * estimate. On the CPU it also shrinks every model to 2 layers of d 64 and batches to 2000
+ * frames: it validates the pipeline (data, config, every stage, the report), not the sizes; on
+ * CUDA the preset's model and batch sizes are kept, so a dry run also shows that they fit.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -18,12 +29,14 @@ import { getDefaultDevice } from '../tensor/device';
 import { Device } from '../tensor/types';
 import { writeFileAtomic } from '../train/atomic';
 import { CorpusRecord, loadSplit, prepareCorpus } from './corpus';
+import { EnhancementSplits, loadEnhancementSplit, loadEnhancementSplits, trainEnhancer } from './enhancement_stage';
 import { matchEncoders, MatchedEncoder } from './encoders';
-import { analyseModel, corpusAlignments, lateRise, MiRecord } from './mi_stage';
+import { analyseModel, corpusAlignments, ctcAlignments, lateRise, MiRecord } from './mi_stage';
+import { inspectRunData, prepareRealCorpus } from './realdata';
 import { getPreset, Preset, PresetName, PRESETS } from './presets';
 import { writeReport, ReportFiles } from './report';
 import { runStage, StageEvents } from './stages';
-import { modelName, ModelResult, TaskKind, trainModel } from './training';
+import { FeatureTask, modelName, ModelResult, trainModel } from './training';
 import { verdict, VerdictItem } from './verdict';
 
 export { getPreset, PRESETS } from './presets';
@@ -87,7 +100,13 @@ function packageVersion(): string {
   }
 }
 
-/** The preset after the options' overrides (seeds, dry run). */
+/** The model of a CPU dry run (see the module header). */
+export const DRY_RUN_MODEL: Preset['model'] = { layers: 2, dModel: 64, heads: 2, dropout: 0, dState: 8 };
+/** Utterances (and enhancement pairs) a dry run keeps of a data root's training set; dev and test
+ *  keep a quarter as many (realdata.ts). */
+export const DRY_RUN_DATA_ROOT_UTTERANCES = 64;
+
+/** The preset after the options' overrides (seeds, dry run; see the module header). */
 export function resolvePreset(o: ReproduceOptions): Preset {
   const name = o.preset ?? 'tiny';
   if (!PRESETS.includes(name)) throw new Error(`[reproduce] --preset must be one of ${PRESETS.join(', ')}, got ${JSON.stringify(name)}`);
@@ -104,6 +123,15 @@ export function resolvePreset(o: ReproduceOptions): Preset {
     if (p.hubert) p.hubert = { ...p.hubert, pretrain: ten(p.hubert.pretrain), finetune: ten(p.hubert.finetune) };
     p.seeds = 1;
     if (p.corpus.source === 'synth') p.corpus = { ...p.corpus, numUtterances: Math.min(p.corpus.numUtterances, 48), numSpeakers: Math.min(p.corpus.numSpeakers, 8) };
+    else p.corpus = { ...p.corpus, numUtterances: DRY_RUN_DATA_ROOT_UTTERANCES };
+    if ((o.device ?? getDefaultDevice()) === 'cpu') {
+      p.model = { ...DRY_RUN_MODEL };
+      const small = (s: Preset['classification']['train']) => ({ ...s, maxFrames: Math.min(s.maxFrames, 2000) });
+      p.reconstruction.train = small(p.reconstruction.train);
+      p.classification.train = small(p.classification.train);
+      if (p.enhancement) p.enhancement.train = small(p.enhancement.train);
+    }
+    p.description = `dry run of ${p.name}: ${p.description}`;
     p.analysis = { ...p.analysis, steps: 20, seeds: 1, maxFrames: Math.min(p.analysis.maxFrames, 500) };
   }
   return p;
@@ -135,17 +163,23 @@ export async function reproduce(o: ReproduceOptions = {}): Promise<ReproduceResu
   const out = path.resolve(o.out ?? path.join('runs', `${preset.name}${o.dryRun ? '-dry-run' : ''}`));
   if (o.resume && !fs.existsSync(path.join(out, 'config.json'))) throw new Error(`[reproduce] --resume: ${out} holds no run (no config.json); start one without --resume`);
   if (preset.corpus.source === 'data-root' && !o.dataRoot) throw new Error(`[reproduce] preset ${preset.name} trains on LibriSpeech-100 and VoiceBank-DEMAND: give --data-root DIR (or use --preset tiny / small, which need no data)`);
+  if (preset.corpus.source !== 'data-root' && o.dataRoot) throw new Error(`[reproduce] preset ${preset.name} uses the built-in synth corpus and would ignore --data-root ${o.dataRoot}; drop it, or use --preset paper`);
   const emit = o.onEvent ?? (() => undefined);
+  // The data root is checked before anything is written: a missing or malformed one is one clear
+  // DataRootError (every problem listed) and no run folder appears.
+  const dataRoot = preset.corpus.source === 'data-root' ? path.resolve(o.dataRoot!) : null;
+  const dataInfo = dataRoot ? await inspectRunData(dataRoot, preset) : null;
   const seeds = Array.from({ length: preset.seeds }, (_, i) => i);
   // Each stage depends on part of the preset only: changing the analysis settings must not
   // retrain the models.
   const fp = (...parts: unknown[]) => JSON.stringify([device, seeds.length, ...parts]);
-  const fpCorpus = JSON.stringify(preset.corpus);
-  const fpRecon = fp(fpCorpus, preset.model, preset.reconstruction);
+  // a data root's stage 1 depends on where it is and what it holds
+  const fpCorpus = JSON.stringify(dataInfo ? [preset.corpus, dataRoot, dataInfo.librispeech?.counts, dataInfo.voicebank?.counts ?? null] : preset.corpus);
+  const fpRecon = fp(fpCorpus, preset.model, preset.reconstruction, ...(preset.enhancement ? [preset.enhancement] : []));
   const fpCls = fp(fpCorpus, preset.model, preset.classification);
   const fpAnalysis = fp(fpRecon, fpCls, preset.analysis);
   fs.mkdirSync(out, { recursive: true });
-  writeFileAtomic(path.join(out, 'config.json'), JSON.stringify({ preset, device, seeds, dataRoot: o.dataRoot ?? null }, null, 1) + '\n');
+  writeFileAtomic(path.join(out, 'config.json'), JSON.stringify({ preset, device, seeds, dataRoot, dryRun: !!o.dryRun }, null, 1) + '\n');
 
   const t0 = Date.now();
   const startedAt = new Date().toISOString();
@@ -172,26 +206,33 @@ export async function reproduce(o: ReproduceOptions = {}): Promise<ReproduceResu
   try {
     const recEnc = matchEncoders(preset.reconstruction.encoders, preset.model);
     const clsEnc = matchEncoders(preset.classification.encoders, preset.model);
+    const enhEnc = preset.enhancement ? matchEncoders(preset.enhancement.encoders, preset.model) : [];
     const params = (m: MatchedEncoder[]) => Object.fromEntries(m.map((e) => [e.type, e.parameters]));
-    const nModels = (recEnc.length + clsEnc.length) * seeds.length;
-    emit({ kind: 'plan', preset, out, stages: [...STAGES], models: nModels, device, parameters: { reconstruction: params(recEnc), classification: params(clsEnc) } });
+    const nModels = (recEnc.length + clsEnc.length + enhEnc.length) * seeds.length;
+    emit({
+      kind: 'plan', preset, out, stages: [...STAGES], models: nModels, device,
+      parameters: { reconstruction: params(recEnc), classification: params(clsEnc), ...(enhEnc.length ? { enhancement: params(enhEnc) } : {}) },
+    });
 
-    const corpus = await runStage(out, 1, total, 'corpus', fpCorpus, (ctx) => prepareCorpus(ctx.dir, preset, 1234, (done, n, what) => emit({ kind: 'progress', what, done, total: n })), events);
+    const progress = (done: number, n: number, what: string) => emit({ kind: 'progress', what, done, total: n });
+    const corpus = await runStage(out, 1, total, 'corpus', fpCorpus, (ctx) => (dataInfo ? prepareRealCorpus(ctx.dir, preset, dataInfo, progress) : prepareCorpus(ctx.dir, preset, 1234, progress)), events);
     checkStop();
     const train = loadSplit(corpus, 'train'), dev = loadSplit(corpus, 'dev'), test = loadSplit(corpus, 'test');
     let finished = 0;
-    const trainAll = async (task: TaskKind, encs: MatchedEncoder[], dir: string): Promise<ModelResult[]> => {
+    // seeds outside, encoders inside: a stopped run has every encoder of the first seeds
+    const trainAll = async (task: FeatureTask | 'enhancement', encs: MatchedEncoder[], dir: string, pairs?: EnhancementSplits): Promise<ModelResult[]> => {
       const res: ModelResult[] = [];
       for (const seed of seeds) {
         for (const e of encs) {
           checkStop();
           const name = modelName(task, e.type, seed);
           emit({ kind: 'model', name, done: finished, total: nModels });
-          const r = await trainModel({
-            dir, task, encoder: e.type, spec: e.spec, encoderParameters: e.parameters, seed, preset, corpus, train, dev, test, device,
-            onStep: (step, n, loss) => emit({ kind: 'step', model: name, step, total: n, loss }),
-            onTrainer: (stop) => { stopCurrent = stop; },
-          });
+          const common = {
+            dir, encoder: e.type, spec: e.spec, encoderParameters: e.parameters, seed, preset, device,
+            onStep: (step: number, n: number, loss: number) => emit({ kind: 'step', model: name, step, total: n, loss }),
+            onTrainer: (stop: () => void) => { stopCurrent = stop; },
+          };
+          const r = task === 'enhancement' ? await trainEnhancer({ ...common, pairs: pairs! }) : await trainModel({ ...common, task, corpus, train, dev, test });
           stopCurrent = null;
           checkStop();
           res.push(r);
@@ -200,20 +241,35 @@ export async function reproduce(o: ReproduceOptions = {}): Promise<ReproduceResu
       }
       return res;
     };
-    const recon = await runStage(out, 2, total, 'reconstruction', fpRecon, (ctx) => trainAll('reconstruction', recEnc, ctx.dir), events);
+    const stage2 = await runStage(out, 2, total, 'reconstruction', fpRecon, async (ctx) => {
+      const rec = await trainAll('reconstruction', recEnc, ctx.dir);
+      if (!enhEnc.length) return rec;
+      const pairs = await loadEnhancementSplits(corpus, (d, n) => progress(d, n, 'enhancement pairs (splits)'));
+      checkStop();
+      return [...rec, ...await trainAll('enhancement', enhEnc, ctx.dir, pairs)];
+    }, events);
+    const recon = stage2.filter((r) => r.task === 'reconstruction');
     const cls = await runStage(out, 3, total, 'classification', fpCls, (ctx) => trainAll('ctc', clsEnc, ctx.dir), events);
-    const results = [...recon, ...cls];
+    const results = [...stage2, ...cls];
     await runStage(out, 4, total, 'self-supervised', fp(preset.hubert), async () => {
       emit({ kind: 'note', message: preset.hubert ? 'the HuBERT stage of this preset is not wired into reproduce yet: skipped (see the issue notes)' : `preset ${preset.name} has no self-supervised stage` });
       return { skipped: true };
     }, events);
     const mi = await runStage(out, 5, total, 'analysis', fpAnalysis, async (ctx) => {
-      const alignments = corpusAlignments(corpus);
+      // Y: the synth corpus' phone alignments; on LibriSpeech characters placed by CTC forced
+      // alignment (mi_stage.ts), for the LibriSpeech models only (VoiceBank has other utterances).
+      const synthAl = corpus.source === 'librispeech' ? null : corpusAlignments(corpus);
+      const ctcAl = corpus.source === 'librispeech' ? await ctcAlignments({ dir: ctx.dir, results: cls, corpus, test, device }) : null;
+      for (const [seed, a] of ctcAl ?? []) {
+        if (a.infeasible) emit({ kind: 'note', message: `MI: ${a.infeasible} test utterance(s) have no CTC path under ${a.model} (seed ${seed}) and are left out of the analysis` });
+      }
+      const alignmentsOf = (r: ModelResult) => (synthAl ?? (r.task === 'enhancement' ? null : ctcAl?.get(r.seed)?.alignments ?? null));
+      const pairs = results.some((r) => r.task === 'enhancement') ? await loadEnhancementSplit(corpus, 'test') : undefined;
       const recs: MiRecord[] = [];
       for (const [i, r] of results.entries()) {
         checkStop();
         emit({ kind: 'progress', what: `MI ${r.name}`, done: i, total: results.length });
-        recs.push(await analyseModel({ dir: ctx.dir, result: r, preset, corpus, test, alignments, device, paper: r.seed === 0, onProgress: () => undefined }));
+        recs.push(await analyseModel({ dir: ctx.dir, result: r, preset, corpus, test, alignments: alignmentsOf(r), pairs, device, paper: r.seed === 0, onProgress: () => undefined }));
       }
       return recs;
     }, events);
@@ -223,8 +279,8 @@ export async function reproduce(o: ReproduceOptions = {}): Promise<ReproduceResu
       const v = verdict(results, rises, baselines);
       const files = writeReport({
         outDir: out, corpus, results, mi, verdict: v, baselines,
-        encoders: { reconstruction: recEnc, classification: clsEnc },
-        info: { preset, device, seeds, startedAt, seconds: (Date.now() - t0) / 1000, stageSeconds, version: packageVersion() },
+        encoders: { reconstruction: recEnc, classification: clsEnc, ...(enhEnc.length ? { enhancement: enhEnc } : {}) },
+        info: { preset, device, seeds, startedAt, seconds: (Date.now() - t0) / 1000, stageSeconds, version: packageVersion(), dryRun: !!o.dryRun },
       });
       return { files, verdict: v };
     }, events);

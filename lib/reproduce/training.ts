@@ -7,15 +7,18 @@
  *   model dir    <stage>/<task>-<encoder>-s<seed>/: the trainer's logs, checkpoints and loss plot,
  *                model.safetensors (the best dev checkpoint's weights) and result.json (written
  *                last, atomically: a model whose result.json exists is finished and never retrained)
- *   headline     the metric the verdict compares: ctc → per (phone error rate, lower is better),
- *                reconstruction → maskedL1 (L1 on masked frames in log-mel units, lower is better)
+ *   headline     the metric the verdict compares: ctc → per (phone error rate, phone tokenizer:
+ *                synth) or cer (character error rate, char tokenizer: LibriSpeech), lower is
+ *                better; reconstruction → maskedL1 (L1 on masked frames in log-mel units, lower is
+ *                better); enhancement → sisdr (dB, higher is better; enhancement_stage.ts)
  *   per-utterance  value and weight per test utterance such that Σ w·v / Σ w is the corpus value
- *                (per: edits / ref length, weight ref length; maskedL1: the utterance's value,
- *                weight its masked frames)
+ *                (per/cer: edits / ref length, weight ref length — characters counted as
+ *                CtcAsr.evaluate counts them; maskedL1: the utterance's value, weight its masked
+ *                frames; sisdr: the utterance's value, weight 1)
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Tokenizer } from '../data/tokenizer';
+import { Tokenizer, TokenizerKind } from '../data/tokenizer';
 import { CtcAsr } from '../models/ctc_asr';
 import { AsrBatch, asrBatchSource, collateAsr, collateReconstruction, ReconstructionBatch, reconstructionBatchSource } from '../models/collate';
 import type { EncoderSpec, EncoderType } from '../models/encoder_spec';
@@ -32,7 +35,9 @@ import { Trainer } from '../train/trainer';
 import type { CorpusRecord, Utterance } from './corpus';
 import type { Preset, TrainSettings } from './presets';
 
-export type TaskKind = 'reconstruction' | 'ctc';
+export type TaskKind = 'reconstruction' | 'ctc' | 'enhancement';
+/** The tasks trained on the cached log-mel features (enhancement reads waveforms). */
+export type FeatureTask = Exclude<TaskKind, 'enhancement'>;
 
 /** What one trained model records (result.json). */
 export interface ModelResult {
@@ -56,8 +61,10 @@ export interface ModelResult {
 /** Progress of one model's training, for the display. */
 export type StepReport = (step: number, total: number, loss: number) => void;
 
-export function headlineOf(task: TaskKind): string {
-  return task === 'ctc' ? 'per' : 'maskedL1';
+/** The headline metric of `task` (see the glossary); CTC's depends on the corpus' tokenizer. */
+export function headlineOf(task: TaskKind, tokenizer: TokenizerKind = 'phone'): string {
+  if (task === 'ctc') return tokenizer === 'char' ? 'cer' : 'per';
+  return task === 'enhancement' ? 'sisdr' : 'maskedL1';
 }
 
 export function modelName(task: TaskKind, encoder: EncoderType, seed: number): string {
@@ -65,7 +72,7 @@ export function modelName(task: TaskKind, encoder: EncoderType, seed: number): s
 }
 
 /** Builds the (untrained) model of `task` for `spec` with normalisation statistics from `train`. */
-export function buildModel(task: TaskKind, spec: EncoderSpec, preset: Preset, corpus: CorpusRecord, train: readonly Utterance[], seed: number, device: Device): TaskModel<AsrBatch> | TaskModel<ReconstructionBatch> {
+export function buildModel(task: FeatureTask, spec: EncoderSpec, preset: Preset, corpus: CorpusRecord, train: readonly Utterance[], seed: number, device: Device): TaskModel<AsrBatch> | TaskModel<ReconstructionBatch> {
   const stats = featureStats(train.map((u) => u.features));
   if (task === 'ctc') {
     const m = new CtcAsr({ inputDim: corpus.featureDim, tokenizer: Tokenizer.fromJSON(corpus.tokenizer), encoder: spec, frontend: preset.classification.frontend, seed, device });
@@ -78,14 +85,15 @@ export function buildModel(task: TaskKind, spec: EncoderSpec, preset: Preset, co
 }
 
 /** The batches of `items` for `task` (shuffled per epoch for training, sorted for evaluation). */
-export function sourceFor(task: TaskKind, items: readonly Utterance[], corpus: CorpusRecord, s: TrainSettings, seed: number, shuffle: boolean, device: Device): BatchSource<AsrBatch> | BatchSource<ReconstructionBatch> {
+export function sourceFor(task: FeatureTask, items: readonly Utterance[], corpus: CorpusRecord, s: TrainSettings, seed: number, shuffle: boolean, device: Device): BatchSource<AsrBatch> | BatchSource<ReconstructionBatch> {
   const opts = { maxFrames: s.maxFrames, seed, shuffle, device };
-  if (task === 'ctc') return asrBatchSource(items.map((u) => ({ id: u.id, features: u.features, phones: u.phones })), Tokenizer.fromJSON(corpus.tokenizer), opts);
+  if (task === 'ctc') return asrBatchSource(items.map((u) => ({ id: u.id, features: u.features, phones: u.phones, text: u.text })), Tokenizer.fromJSON(corpus.tokenizer), opts);
+  if (task !== 'reconstruction') throw new Error(`[reproduce] sourceFor serves the feature tasks (ctc, reconstruction), not ${task}`);
   return reconstructionBatchSource(items.map((u) => ({ id: u.id, features: u.features })), opts);
 }
 
 /** Per-utterance headline values on `test` (see the glossary), in the order of `test`. */
-export async function perUtterance(task: TaskKind, model: TaskModel<AsrBatch> | TaskModel<ReconstructionBatch>, test: readonly Utterance[], corpus: CorpusRecord, device: Device): Promise<ModelResult['perUtterance']> {
+export async function perUtterance(task: FeatureTask, model: TaskModel<AsrBatch> | TaskModel<ReconstructionBatch>, test: readonly Utterance[], corpus: CorpusRecord, device: Device): Promise<ModelResult['perUtterance']> {
   const ids: string[] = [], values: number[] = [], weights: number[] = [];
   if (task === 'ctc') {
     const tok = Tokenizer.fromJSON(corpus.tokenizer);
@@ -93,12 +101,16 @@ export async function perUtterance(task: TaskKind, model: TaskModel<AsrBatch> | 
     const chunk = 16;
     for (let i = 0; i < test.length; i += chunk) {
       const part = test.slice(i, i + chunk);
-      const batch = collateAsr(part.map((u) => ({ id: u.id, features: u.features, phones: u.phones })), tok, { device });
+      const batch = collateAsr(part.map((u) => ({ id: u.id, features: u.features, phones: u.phones, text: u.text })), tok, { device });
       try {
         const hyps = asr.decode(batch).tokens;
-        const er = errorRate(batch.refs.map((r) => Array.from(r)), hyps, { unit: 'token' });
+        // As CtcAsr.evaluate: characters of the decoded texts for a char tokenizer (whitespace
+        // runs count once), token ids otherwise, so Σ edits / Σ length is its corpus value.
+        const er = tok.kind === 'char'
+          ? errorRate(batch.refs.map((r) => tok.decode(r)), hyps.map((h) => tok.decode(h)), { unit: 'char' })
+          : errorRate(batch.refs.map((r) => Array.from(r)), hyps, { unit: 'token' });
         er.utterances.forEach((u, k) => {
-          const len = batch.refs[k].length;
+          const len = u.ref.length;
           ids.push(part[k].id);
           values.push(len > 0 ? (u.substitutions + u.deletions + u.insertions) / len : 0);
           weights.push(len);
@@ -125,7 +137,7 @@ export async function perUtterance(task: TaskKind, model: TaskModel<AsrBatch> | 
 
 /** Trains (or resumes, or returns the finished result of) one model in `dir`. */
 export async function trainModel(o: {
-  dir: string; task: TaskKind; encoder: EncoderType; spec: EncoderSpec; encoderParameters: number; seed: number; preset: Preset;
+  dir: string; task: FeatureTask; encoder: EncoderType; spec: EncoderSpec; encoderParameters: number; seed: number; preset: Preset;
   corpus: CorpusRecord; train: readonly Utterance[]; dev: readonly Utterance[]; test: readonly Utterance[]; device: Device; onStep?: StepReport;
   /** receives a function that stops this model's training after the current step (saving `last`) */
   onTrainer?: (stop: () => void) => void;
@@ -137,7 +149,7 @@ export async function trainModel(o: {
   fs.mkdirSync(dir, { recursive: true });
   const s = o.task === 'ctc' ? o.preset.classification.train : o.preset.reconstruction.train;
   const model = buildModel(o.task, o.spec, o.preset, o.corpus, o.train, o.seed, o.device);
-  const headline = headlineOf(o.task);
+  const headline = headlineOf(o.task, o.corpus.tokenizer.kind);
   const optimizer = new AdamW(model.parameters(), { lr: s.lr, weightDecay: 0.01 });
   const trainer = new Trainer({
     model: model as TaskModel<unknown>, optimizer, schedule: warmupCosine({ warmupSteps: s.warmup, totalSteps: s.steps, minFactor: 0.05 }),

@@ -4,8 +4,12 @@
  *
  *   R1 reconstruction   Mamba alone is not worse than the Transformer on masked-L1
  *                       (non-inferiority: Mamba − Transformer < 5 % of the Transformer's value)
+ *   E1 enhancement      Mamba alone is not worse than the Transformer on SI-SDR (non-inferiority:
+ *                       Transformer − Mamba < 0.5 dB; SI-SDR is in dB, where a relative margin
+ *                       means nothing, and 0.5 dB is about the spread between seeds of one
+ *                       SEMamba configuration)
  *   C1 classification   Mamba alone is worse than ConBiMamba (extra modules help): PER
- *                       ConBiMamba − Mamba < 0
+ *                       ConBiMamba − Mamba < 0 (CER on LibriSpeech, likewise C2, C3, B1)
  *   C2 classification   with the extra modules Mamba reaches the Transformer: PER ConBiMamba −
  *                       Transformer < 0 (supported) / > 0 (not supported)
  *   C3 classification   bidirectionality alone is not enough: PER ConBiMamba − BiMamba < 0
@@ -13,8 +17,9 @@
  *                       in reconstruction (per seed: gap_cls − gap_rec > 0)
  *   M1 MI               the better classifier shows the larger late-layer rise of I(X; T_l) (the
  *                       "reconstruction step"): rise(ConBiMamba CTC) − rise(Mamba CTC) > 0
- *   B  baselines        every CTC model beats the empty-output baseline (PER 1.0) and every
- *                       reconstruction model the mean-spectrum baseline
+ *   B  baselines        every CTC model beats the empty-output baseline (PER 1.0), every
+ *                       reconstruction model the mean-spectrum baseline, and every enhancement
+ *                       model improves SI-SDR over its noisy input
  * Task comparisons use the hierarchical paired bootstrap over seeds and test utterances
  * (stats.ts); A1 and M1 use t-intervals over seeds (and estimator seeds for M1).
  */
@@ -32,6 +37,16 @@ export interface VerdictItem {
 
 const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
 const f3 = (v: number): string => v.toFixed(3);
+const db = (v: number): string => `${v.toFixed(2)} dB`;
+
+/** Non-inferiority margin of E1 in dB (see the module header). */
+export const ENHANCEMENT_MARGIN_DB = 0.5;
+
+/** The name of the CTC error rate in `results`: 'CER' when the models report cer (a char
+ *  tokenizer), else 'PER'. */
+export function ctcMetricLabel(results: readonly ModelResult[]): 'CER' | 'PER' {
+  return results.some((r) => r.task === 'ctc' && r.headline === 'cer') ? 'CER' : 'PER';
+}
 
 /** Test values of `encoder` on `task`, one row per seed (seed order), utterances in test order. */
 function rows(results: readonly ModelResult[], task: string, encoder: string): ModelResult[] {
@@ -65,9 +80,9 @@ function compare(results: readonly ModelResult[], task: string, a: string, b: st
   return pairedBootstrap(ra.map(scaled), rb.map(scaled), { draws: 2000, seed: 7 });
 }
 
-function fmtSummary(m: MeanCi | null, asPct: boolean): string {
+function fmtSummary(m: MeanCi | null, asPct: boolean | 'db'): string {
   if (!m) return 'n/a';
-  const f = asPct ? pct : f3;
+  const f = asPct === 'db' ? db : asPct ? pct : f3;
   return m.n > 1 ? `${f(m.mean)} ± ${f((m.hi - m.lo) / 2)}` : f(m.mean);
 }
 
@@ -85,13 +100,21 @@ export function verdict(results: readonly ModelResult[], rises: ReadonlyMap<stri
     `Mamba masked-L1 ${fmtSummary(mR, false)} vs Transformer ${fmtSummary(tR, false)}`,
     compare(results, 'reconstruction', 'mamba', 'transformer'), tR ? 0.05 * tR.mean : 0);
 
+  if (results.some((r) => r.task === 'enhancement')) {
+    const tE = summary(results, 'enhancement', 'transformer'), mE = summary(results, 'enhancement', 'mamba');
+    add('E1', `enhancement: Mamba alone is not worse than the Transformer (SI-SDR, non-inferiority: Transformer − Mamba below ${ENHANCEMENT_MARGIN_DB} dB)`,
+      `Mamba SI-SDR ${fmtSummary(mE, 'db')} vs Transformer ${fmtSummary(tE, 'db')}`,
+      compare(results, 'enhancement', 'transformer', 'mamba'), ENHANCEMENT_MARGIN_DB);
+  }
+
+  const M = ctcMetricLabel(results);
   const tC = cls('transformer'), mC = cls('mamba'), cC = cls('conbimamba'), bC = cls('bimamba');
-  add('C1', 'classification: Mamba alone needs extra modules (ConBiMamba PER below Mamba PER)',
-    `ConBiMamba PER ${fmtSummary(cC, true)} vs Mamba ${fmtSummary(mC, true)}`, compare(results, 'ctc', 'conbimamba', 'mamba'));
-  add('C2', 'classification: with the extra modules it reaches the Transformer (ConBiMamba PER below Transformer PER)',
-    `ConBiMamba PER ${fmtSummary(cC, true)} vs Transformer ${fmtSummary(tC, true)}`, compare(results, 'ctc', 'conbimamba', 'transformer'));
-  add('C3', 'classification: bidirectionality alone is not enough (ConBiMamba PER below BiMamba PER)',
-    `ConBiMamba PER ${fmtSummary(cC, true)} vs BiMamba ${fmtSummary(bC, true)}`, compare(results, 'ctc', 'conbimamba', 'bimamba'));
+  add('C1', `classification: Mamba alone needs extra modules (ConBiMamba ${M} below Mamba ${M})`,
+    `ConBiMamba ${M} ${fmtSummary(cC, true)} vs Mamba ${fmtSummary(mC, true)}`, compare(results, 'ctc', 'conbimamba', 'mamba'));
+  add('C2', `classification: with the extra modules it reaches the Transformer (ConBiMamba ${M} below Transformer ${M})`,
+    `ConBiMamba ${M} ${fmtSummary(cC, true)} vs Transformer ${fmtSummary(tC, true)}`, compare(results, 'ctc', 'conbimamba', 'transformer'));
+  add('C3', `classification: bidirectionality alone is not enough (ConBiMamba ${M} below BiMamba ${M})`,
+    `ConBiMamba ${M} ${fmtSummary(cC, true)} vs BiMamba ${fmtSummary(bC, true)}`, compare(results, 'ctc', 'conbimamba', 'bimamba'));
 
   // A1: per seed, relative gaps (Mamba − Transformer) / Transformer in each task.
   const rm = rows(results, 'reconstruction', 'mamba'), rt = rows(results, 'reconstruction', 'transformer');
@@ -131,7 +154,7 @@ export function verdict(results: readonly ModelResult[], rises: ReadonlyMap<stri
   const ctcModels = results.filter((r) => r.task === 'ctc');
   const beats = ctcModels.filter((r) => corpusValue(r) < 1).length;
   items.push({
-    id: 'B1', claim: 'every CTC model beats the empty-output baseline (PER 100 %)', comparison: `${beats} of ${ctcModels.length} models below 100 % PER`,
+    id: 'B1', claim: `every CTC model beats the empty-output baseline (${M} 100 %)`, comparison: `${beats} of ${ctcModels.length} models below 100 % ${M}`,
     difference: null, decision: ctcModels.length === 0 ? 'not measured' : beats === ctcModels.length ? 'supported' : 'not supported',
   });
   const recModels = results.filter((r) => r.task === 'reconstruction');
@@ -141,6 +164,14 @@ export function verdict(results: readonly ModelResult[], rises: ReadonlyMap<stri
     items.push({
       id: 'B2', claim: 'every reconstruction model beats the mean-spectrum baseline', comparison: `${ok} of ${recModels.length} below the baseline's masked-L1 ${f3(base)}`,
       difference: null, decision: ok === recModels.length ? 'supported' : 'not supported',
+    });
+  }
+  const enhModels = results.filter((r) => r.task === 'enhancement');
+  if (enhModels.length) {
+    const ok = enhModels.filter((r) => (r.test.sisdri ?? NaN) > 0).length;
+    items.push({
+      id: 'B3', claim: 'every enhancement model improves SI-SDR over its noisy input', comparison: `${ok} of ${enhModels.length} with SI-SDRi > 0 dB (noisy input ${db(enhModels[0].test.sisdrNoisy ?? NaN)})`,
+      difference: null, decision: ok === enhModels.length ? 'supported' : 'not supported',
     });
   }
   return items;
