@@ -57,6 +57,9 @@ export interface CtcAsrOptions {
   encoder: EncoderSpec;
   /** Default 'conv2d4'. */
   frontend?: FrontEndKind;
+  /** Width of the conv front ends (default encoder.dModel, as ESPnet). On a CPU the second conv
+   *  dominates a small model's step; 32–64 channels make it cheap (see bench/models.js). */
+  frontendChannels?: number;
   /** SpecAugment in training mode (false: off, the default). */
   specAugment?: SpecAugmentConfig | false;
   /** Dropout of the positional encoding (default: the encoder's dropout). */
@@ -84,7 +87,7 @@ export interface CtcDecodeOptions extends Omit<BeamSearchOptions, 'beamWidth' | 
   beam?: number;
 }
 
-const KEYS = ['task', 'inputDim', 'vocabSize', 'tokenizer', 'encoder', 'frontend', 'specAugment', 'dropout', 'seed', 'device'];
+const KEYS = ['task', 'inputDim', 'vocabSize', 'tokenizer', 'encoder', 'frontend', 'frontendChannels', 'specAugment', 'dropout', 'seed', 'device'];
 
 /** CTC speech recognition (see the module glossary). Implements TaskModel<AsrBatch>. */
 export class CtcAsr extends SpeechModel implements TaskModel<AsrBatch> {
@@ -95,6 +98,7 @@ export class CtcAsr extends SpeechModel implements TaskModel<AsrBatch> {
   readonly vocabSize: number;
   readonly tokenizer: Tokenizer | null;
   readonly frontendKind: FrontEndKind;
+  readonly frontendChannels: number;
   readonly specAugmentConfig: SpecAugmentConfig | false;
   readonly dropoutRate: number;
   normalize: GlobalNorm;
@@ -119,6 +123,8 @@ export class CtcAsr extends SpeechModel implements TaskModel<AsrBatch> {
     this.encoderSpec = resolveEncoderSpec(o.encoder, 'CtcAsr.encoder');
     const fe = o.frontend ?? 'conv2d4';
     if (!FRONTENDS.includes(fe)) fail(where, `frontend must be one of ${FRONTENDS.join(', ')}, got ${JSON.stringify(o.frontend)}`);
+    const ch = o.frontendChannels ?? this.encoderSpec.dModel;
+    if (!Number.isInteger(ch) || ch < 1) fail(where, `frontendChannels must be a positive integer, got ${JSON.stringify(o.frontendChannels)}`);
     const sa = o.specAugment ?? false;
     if (sa !== false && (sa === null || typeof sa !== 'object')) fail(where, `specAugment must be false or an options object, got ${JSON.stringify(sa)}`);
     if (sa) specAugment(new Float32Array(1), [1, 1, 1], Int32Array.of(1), sa); // checks every option now, not at the first step
@@ -128,11 +134,12 @@ export class CtcAsr extends SpeechModel implements TaskModel<AsrBatch> {
     this.vocabSize = V as number;
     this.tokenizer = tok;
     this.frontendKind = fe;
+    this.frontendChannels = ch;
     this.specAugmentConfig = sa ? { ...sa } : false;
     this.dropoutRate = p;
     const C = this.encoderSpec.dModel, device = this.device;
     this.normalize = this.module('normalize', new GlobalNorm(o.inputDim, { device }));
-    this.frontend = this.module('frontend', buildFrontEnd(fe, o.inputDim, C, { seed: deriveSeed(seed, 'frontend'), device, where }));
+    this.frontend = this.module('frontend', buildFrontEnd(fe, o.inputDim, C, { channels: ch, seed: deriveSeed(seed, 'frontend'), device, where }));
     this.pos = this.module('pos', needsPositionalEncoding(this.encoderSpec) ? new PositionalEncoding(C, { dropout: p }) : null);
     this.encoder = this.module('encoder', buildEncoder(this.encoderSpec, { seed: deriveSeed(seed, 'encoder'), device }));
     this.after_norm = this.module('after_norm', new LayerNorm(C, { device }));
@@ -150,7 +157,7 @@ export class CtcAsr extends SpeechModel implements TaskModel<AsrBatch> {
   /** The architecture as JSON (task, sizes, resolved encoder spec, front end, SpecAugment, tokenizer). */
   toConfig(): Record<string, unknown> {
     return {
-      task: this.task, inputDim: this.inputDim, vocabSize: this.vocabSize, encoder: { ...this.encoderSpec }, frontend: this.frontendKind,
+      task: this.task, inputDim: this.inputDim, vocabSize: this.vocabSize, encoder: { ...this.encoderSpec }, frontend: this.frontendKind, frontendChannels: this.frontendChannels,
       specAugment: this.specAugmentConfig, dropout: this.dropoutRate, seed: this.seed, ...(this.tokenizer ? { tokenizer: this.tokenizer.toJSON() } : {}),
     };
   }

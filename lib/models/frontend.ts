@@ -3,11 +3,11 @@
  * with the valid lengths carried through. Parameter names are ESPnet's (conv.0, conv.2, out.0).
  *
  * Glossary (T frames in, T' out, F feature bins, C = dModel):
- *   conv2d4   ESPnet Conv2dSubsampling (×4): Conv2d(1, C, 3, stride 2) ReLU, Conv2d(C, C, 3,
- *             stride 2) ReLU, Linear(C·F'', C); T' = ((T - 1) // 2 - 1) // 2,
+ *   conv2d4   ESPnet Conv2dSubsampling (×4): Conv2d(1, K, 3, stride 2) ReLU, Conv2d(K, K, 3,
+ *             stride 2) ReLU, Linear(K·F'', C); K = channels (default C, ESPnet's); T' = ((T - 1) // 2 - 1) // 2,
  *             F'' = ((F - 1) // 2 - 1) // 2. 40 ms frames from 10 ms features
- *   conv2d2   ESPnet Conv2dSubsampling2 (×2): Conv2d(1, C, 3, stride 2) ReLU, Conv2d(C, C, 3,
- *             stride 1) ReLU, Linear(C·F'', C); T' = (T - 1) // 2 - 2, F'' = (F - 1) // 2 - 2.
+ *   conv2d2   ESPnet Conv2dSubsampling2 (×2): Conv2d(1, K, 3, stride 2) ReLU, Conv2d(K, K, 3,
+ *             stride 1) ReLU, Linear(K·F'', C); T' = (T - 1) // 2 - 2, F'' = (F - 1) // 2 - 2.
  *             One stride-2 convolution, so 20 ms frames; the stride-1 one widens the receptive
  *             field to 7 frames like conv2d4's
  *   linear    Linear(F, C) per frame; T' = T
@@ -18,7 +18,6 @@
 import { relu } from '../ops/elementwise';
 import { reshape, transpose, unsqueeze } from '../ops/shape';
 import { Conv2d } from '../nn/conv';
-import { Conv2dSubsampling } from '../nn/frontend';
 import { deriveSeed } from '../nn/init';
 import { Linear } from '../nn/layers';
 import { Module } from '../nn/module';
@@ -51,45 +50,39 @@ class Indexed extends Module {
   }
 }
 
-/** ESPnet Conv2dSubsampling (×4), nn.Conv2dSubsampling with the FrontEnd interface. */
-class Conv2d4 extends Conv2dSubsampling implements FrontEnd {
-  readonly kind = 'conv2d4' as const;
-  readonly subsampling = 4;
-  readonly minFrames = 7;
-  outLength(n: number): number {
-    return Conv2dSubsampling.outLength(n);
-  }
-  override forward(x: Tensor, lengths: Int32Array): { out: Tensor; lengths: Int32Array } {
-    const r = super.forward(x, null);
-    return { out: r.out, lengths: Int32Array.from(lengths, (n) => this.outLength(n)) };
-  }
-}
-
-/** ESPnet Conv2dSubsampling2 (×2): see the module glossary. x (B, T, F) -> (B, (T - 1) // 2 - 2, C). */
-export class Conv2dSubsampling2 extends Module implements FrontEnd {
-  readonly kind = 'conv2d2' as const;
-  readonly subsampling = 2;
+/**
+ * ESPnet Conv2dSubsampling (×4, `conv2d4`) or Conv2dSubsampling2 (×2, `conv2d2`): see the module
+ * glossary. `channels` (default C, as ESPnet) sets the width of both convolutions: on a CPU the
+ * second convolution costs 9·channels²·T'·F'' multiply-adds per utterance and dominates a small
+ * model's step (d 144: ~75 % of a 4-layer step), so a narrower front end is the lever there.
+ * x (B, T, F) -> (B, T', C).
+ */
+export class ConvSubsampling extends Module implements FrontEnd {
+  readonly subsampling: number;
   readonly minFrames = 7;
   readonly convs: [Conv2d, Conv2d];
   readonly linear: Linear;
-  constructor(readonly inFeatures: number, readonly dModel: number, o: { seed?: number; device?: Device } = {}) {
+  constructor(readonly kind: 'conv2d4' | 'conv2d2', readonly inFeatures: number, readonly dModel: number, o: { channels?: number; seed?: number; device?: Device } = {}) {
     super();
-    const s = o.seed ?? 0;
-    const fOut = Math.floor((inFeatures - 1) / 2) - 2;
-    if (fOut < 1) throw new Error(`[Conv2dSubsampling2] needs at least 7 feature bins, got ${inFeatures}`);
-    const c0 = new Conv2d(1, dModel, 3, { stride: 2, seed: deriveSeed(s, 'conv.0'), device: o.device });
-    const c2 = new Conv2d(dModel, dModel, 3, { stride: 1, seed: deriveSeed(s, 'conv.2'), device: o.device });
-    this.linear = new Linear(dModel * fOut, dModel, { seed: deriveSeed(s, 'out.0'), device: o.device });
+    const s = o.seed ?? 0, ch = o.channels ?? dModel, stride2 = kind === 'conv2d4' ? 2 : 1;
+    this.subsampling = 2 * stride2;
+    if (!Number.isInteger(ch) || ch < 1) throw new Error(`[ConvSubsampling] channels must be a positive integer, got ${ch}`);
+    const fOut = kind === 'conv2d4' ? Math.floor((Math.floor((inFeatures - 1) / 2) - 1) / 2) : Math.floor((inFeatures - 1) / 2) - 2;
+    if (fOut < 1) throw new Error(`[ConvSubsampling] ${kind} needs at least 7 feature bins, got ${inFeatures}`);
+    const c0 = new Conv2d(1, ch, 3, { stride: 2, seed: deriveSeed(s, 'conv.0'), device: o.device });
+    const c2 = new Conv2d(ch, ch, 3, { stride: stride2, seed: deriveSeed(s, 'conv.2'), device: o.device });
+    this.linear = new Linear(ch * fOut, dModel, { seed: deriveSeed(s, 'out.0'), device: o.device });
     this.module('conv', new Indexed([['0', c0], ['2', c2]]));
     this.module('out', new Indexed([['0', this.linear]]));
     this.convs = [c0, c2];
   }
   outLength(n: number): number {
-    return Math.max(0, Math.floor((n - 1) / 2) - 2);
+    const t = Math.floor((n - 1) / 2);
+    return Math.max(0, this.kind === 'conv2d4' ? Math.floor((t - 1) / 2) : t - 2);
   }
   forward(x: Tensor, lengths: Int32Array): { out: Tensor; lengths: Int32Array } {
     const out = tidy(() => {
-      const h = relu(this.convs[1].forward(relu(this.convs[0].forward(unsqueeze(x, 1))))); // (B, C, T', F'')
+      const h = relu(this.convs[1].forward(relu(this.convs[0].forward(unsqueeze(x, 1))))); // (B, ch, T', F'')
       const [B, C, T, F] = h.shape;
       return this.linear.forward(reshape(transpose(h, 1, 2), [B, T, C * F])); // (B, T', C)
     });
@@ -128,16 +121,17 @@ class NoFrontEnd extends Module implements FrontEnd {
   }
 }
 
-/** Builds front end `kind` mapping F = inputDim features to dModel; `where` names the model in errors. */
-export function buildFrontEnd(kind: FrontEndKind, inputDim: number, dModel: number, o: { seed?: number; device?: Device; where?: string } = {}): FrontEnd {
+/** Builds front end `kind` mapping F = inputDim features to dModel (`channels`: the conv front ends'
+ *  width, default dModel); `where` names the model in errors. */
+export function buildFrontEnd(kind: FrontEndKind, inputDim: number, dModel: number, o: { channels?: number; seed?: number; device?: Device; where?: string } = {}): FrontEnd {
   const where = o.where ?? 'buildFrontEnd';
   if (!FRONTENDS.includes(kind)) throw new Error(`[${where}] frontend must be one of ${FRONTENDS.join(', ')}, got ${JSON.stringify(kind)}`);
   if ((kind === 'conv2d4' || kind === 'conv2d2') && inputDim < 7) throw new Error(`[${where}] the ${kind} front end needs inputDim ≥ 7 feature bins, got ${inputDim}`);
   if (kind === 'none' && inputDim !== dModel) throw new Error(`[${where}] frontend 'none' needs inputDim = encoder.dModel, got ${inputDim} and ${dModel} (use 'linear')`);
   const opts = { seed: o.seed, device: o.device };
   switch (kind) {
-    case 'conv2d4': return new Conv2d4(inputDim, dModel, opts);
-    case 'conv2d2': return new Conv2dSubsampling2(inputDim, dModel, opts);
+    case 'conv2d4':
+    case 'conv2d2': return new ConvSubsampling(kind, inputDim, dModel, { ...opts, channels: o.channels });
     case 'linear': return new LinearFrontEnd(inputDim, dModel, opts);
     case 'none': return new NoFrontEnd();
   }

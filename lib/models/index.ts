@@ -8,7 +8,7 @@ export * from './metrics';
 export * from './enhancement';
 export { toFeatureItem, featureStats, GlobalNorm, VAR_FLOOR } from './features';
 export type { FeatureItem, NormStats } from './features';
-export { FRONTENDS, buildFrontEnd, Conv2dSubsampling2 } from './frontend';
+export { FRONTENDS, buildFrontEnd, ConvSubsampling } from './frontend';
 export type { FrontEnd, FrontEndKind } from './frontend';
 export { SpeechModel, checkFeatures, describeKeys } from './common';
 export type { RngState } from './common';

@@ -271,7 +271,6 @@ export class MaskedReconstruction extends SpeechModel implements TaskModel<Recon
     const lens = this.checkInput(batch.features, batch.lengths);
     const [B, T, F] = batch.features.shape;
     const masks = this.drawMasks(T, lens, this.maskSeeds(batch, B));
-    if (this.training) ++this.rngStep;
     const n = masks.counts.reduce((s, c) => s + c, 0);
     let l1 = 0, lsd = 0;
     const loss = tidy(() => {
@@ -288,6 +287,7 @@ export class MaskedReconstruction extends SpeechModel implements TaskModel<Recon
       });
       return value;
     });
+    if (this.training) ++this.rngStep; // only a step that ran advances the stream
     return { loss, metrics: { loss: loss.item(), maskedL1: l1, lsd, maskedFrames: n }, count: n };
   }
 

@@ -133,9 +133,9 @@ test('front ends: T\' = outLength(T) for conv2d4, conv2d2, linear, none; the bat
   expect(() => new models.CtcAsr({ inputDim: 40, vocabSize: 5, encoder: tinySpec('mamba'), frontend: 'none' })).toThrow("[CtcAsr] frontend 'none' needs inputDim = encoder.dModel, got 40 and 32 (use 'linear')");
 });
 
-test.each([['conv2d4', 2], ['conv2d2', 1]] as const)('%s front end + normalisation + positional encoding = a float64 loop reference (hs[0])', (frontend, stride2) => {
+test.each([['conv2d4', 2, 4], ['conv2d2', 1, 4], ['conv2d4', 2, 3]] as const)('%s front end (stride %d, %d channels) + normalisation + positional encoding = a float64 loop reference (hs[0])', (frontend, stride2, K) => {
   const Fd = 11, C = 4, T = 19;
-  const m = new models.CtcAsr({ inputDim: Fd, vocabSize: 3, encoder: { type: 'transformer', layers: 1, dModel: C, heads: 2, dropout: 0 }, frontend, seed: 6, device: 'cpu' }).eval();
+  const m = new models.CtcAsr({ inputDim: Fd, vocabSize: 3, encoder: { type: 'transformer', layers: 1, dModel: C, heads: 2, dropout: 0 }, frontend, frontendChannels: K, seed: 6, device: 'cpu' }).eval();
   const mean = Array.from({ length: Fd }, (_, f) => f - 5), std = Array.from({ length: Fd }, (_, f) => 1 + f / 4);
   m.setNormalization({ mean, std });
   const x = Float32Array.from({ length: T * Fd }, (_, i) => Math.sin(i * 1.7) * 4 + mean[i % Fd]);
@@ -144,20 +144,20 @@ test.each([['conv2d4', 2], ['conv2d2', 1]] as const)('%s front end + normalisati
   const [w0, b0, w2, b2, wl, bl] = [w('conv.0.weight'), w('conv.0.bias'), w('conv.2.weight'), w('conv.2.bias'), w('out.0.weight'), w('out.0.bias')];
   const conv = (inp: number[][][], cin: number, wt: ArrayLike<number>, bias: ArrayLike<number>, s: number) => {
     const H = Math.floor((inp[0].length - 3) / s) + 1, W = Math.floor((inp[0][0].length - 3) / s) + 1;
-    return Array.from({ length: C }, (_, c) => Array.from({ length: H }, (_, i) => Array.from({ length: W }, (_, j) => {
+    return Array.from({ length: K }, (_, c) => Array.from({ length: H }, (_, i) => Array.from({ length: W }, (_, j) => {
       let acc = bias[c];
       for (let ci = 0; ci < cin; ++ci) for (let a = 0; a < 3; ++a) for (let b = 0; b < 3; ++b) acc += wt[((c * cin + ci) * 3 + a) * 3 + b] * inp[ci][s * i + a][s * j + b];
       return Math.max(acc, 0);
     })));
   };
   const xn = [Array.from({ length: T }, (_, t) => Array.from({ length: Fd }, (_, f) => (x[t * Fd + f] - mean[f]) / std[f]))];
-  const h2 = conv(conv(xn, 1, w0, b0, 2), C, w2, b2, stride2); // (C, T', F'')
+  const h2 = conv(conv(xn, 1, w0, b0, 2), K, w2, b2, stride2); // (K, T', F'')
   const Tp = h2[0].length, Fp = h2[0][0].length;
   const want: number[] = [];
   for (let t = 0; t < Tp; ++t) {
     for (let o = 0; o < C; ++o) {
       let acc = bl[o];
-      for (let c = 0; c < C; ++c) for (let f = 0; f < Fp; ++f) acc += wl[o * C * Fp + c * Fp + f] * h2[c][t][f];
+      for (let c = 0; c < K; ++c) for (let f = 0; f < Fp; ++f) acc += wl[o * K * Fp + c * Fp + f] * h2[c][t][f];
       const freq = Math.exp((-Math.log(10000) * (o - (o % 2))) / C);
       want.push(acc * Math.sqrt(C) + (o % 2 === 0 ? Math.sin(t * freq) : Math.cos(t * freq)));
     }
@@ -314,8 +314,9 @@ describeCuda('cuda', () => {
     bf.loss.backward();
     for (const [n, p] of m.namedParameters()) expect({ n, finite: p.grad !== null && p.grad.dataSync().every(Number.isFinite) }).toEqual({ n, finite: true });
     expect(m.decode(batch).tokens.length).toBe(4);
-    expect(() => m.loss(models.collateAsr(set.items, set.tokenizer, { device: 'cpu' }))).toThrow("[CtcAsr] features are on cpu, the model is on cuda");
+    const onCpu = models.collateAsr(set.items, set.tokenizer, { device: 'cpu' });
+    expect(() => m.loss(onCpu)).toThrow('[CtcAsr] features are on cpu, the model is on cuda');
     [f32.loss, bf.loss].forEach((t) => t.dispose());
-    batch.dispose();
+    [batch, onCpu].forEach((b) => b.dispose());
   });
 });
