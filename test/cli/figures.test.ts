@@ -15,12 +15,14 @@ test('figures: times lower-better, rates higher-better; references, settings and
     rows: [{ medianMs: 0.35, realTime: 1421, target: 200, samples: 8000, params: 200, items: 3 }],
     chain: { forward: 3.2e-5, usPerOpForward: 4.5, torchForward: 1e-5, refSeconds: 2 },
     goalRatio: 1.05, overheadRatio: 1.02, bareAll: [1, 2], stepsPerSec: 50, tfStepTime: 3,
+    cases: { a: { fwd_ms: 9, fwd_flops: 2e9, runs: [1, 2] } }, config: { steps: 50, seconds: 3 },
   };
   const f = extractFigures('x', json, ['forward']);
   expect(Object.fromEntries(Object.entries(f).map(([k, v]) => [k, v.better]))).toEqual({
     'x.cpu.256.seconds': 'lower', 'x.cpu.256.GFLOPs': 'higher', 'x.cpu.fwdMs': 'lower', 'x.cpu.fwdBwdMs': 'lower', 'x.cpu.GBps': 'higher',
     'x.rows.0.medianMs': 'lower', 'x.rows.0.realTime': 'higher', 'x.chain.forward': 'lower',
     'x.overheadRatio': 'lower', 'x.stepsPerSec': 'higher', 'x.tfStepTime': 'lower',
+    'x.cases.a.fwd_ms': 'lower', 'x.cases.a.fwd_flops': 'higher',
   });
   expect(f['x.cpu.256.GFLOPs'].value).toBe(214);
 });

@@ -6,9 +6,10 @@
  *   figure      one measured number with a direction, named by its JSON path under the
  *               benchmark's name: `matmul.cpu.1024.GFLOPs` (higher is better),
  *               `selective_scan.cpu.fwdMs` (lower is better)
- *   direction   from the leaf's name: times (seconds, ms, us, *Seconds, *Ms, *Us, and the names a
- *               benchmark lists as times) are lower-better; rates (GB/s, FLOP/s, steps/s, real-time
- *               factors) higher-better; anything else (sizes, counts, settings) is not a figure
+ *   direction   from the leaf's name: times (seconds, ms, us, *Seconds, *Ms, *_ms, and the names
+ *               a benchmark lists as times) are lower-better; rates (GBps, *FLOPs, *_flops (FLOP/s),
+ *               steps/s, real-time factors) higher-better; anything else (sizes, counts, settings,
+ *               per-repeat `runs`) is not a figure
  *   references  numbers measured for comparison, not of this library (numpy*, torch*, ref*,
  *               goal*, target*), and the machine block, are never figures
  *   regression  lower-better: current > baseline · (1 + threshold); higher-better: current <
@@ -24,9 +25,9 @@ export interface Figure {
   better: Direction;
 }
 
-const LOWER = /^(seconds|ms|us|time|latency)$|[a-z0-9](Seconds|Ms|Us|Time|Latency)$/;
-const HIGHER = /(GBps|GFLOPs|TFLOPs|FLOPs|GFLOPS|TFLOPS|perSec|PerSec|perSecond|PerSecond|stepsPerSec|throughput|Throughput|realTime|RealTime|speedup|Speedup)$/;
-const SKIP_SEGMENT = /^(machine|date|args|options)$|numpy|torch|^ref|Ref$|reference|goal|Goal|target|Target|All$/;
+const LOWER = /^(seconds|ms|us|time|latency)$|[a-z0-9](Seconds|Ms|Us|Time|Latency)$|_(s|ms|us|seconds)$/;
+const HIGHER = /(GBps|GFLOPs|TFLOPs|FLOPs|GFLOPS|TFLOPS|perSec|PerSec|perSecond|PerSecond|stepsPerSec|throughput|Throughput|realTime|RealTime|speedup|Speedup|_flops|_gbps)$/;
+const SKIP_SEGMENT = /^(machine|date|args|options|config|runs)$|numpy|torch|^ref|Ref$|reference|goal|Goal|target|Target|All$/;
 const SKIP_RATIO = /^(overheadRatio)$/;
 
 /**
