@@ -3,7 +3,7 @@
 // most frequent cluster, i.e. always guessing it) -> HubertCtc from it fine-tunes until the
 // phone error rate on held-out utterances of other sentences is below a fixed bar — for the
 // transformer, transbimamba and conbimamba encoders. Training stops as soon as the goal holds
-// (checked every 50 steps), with a step cap that fails the test.
+// (checked every 25 steps), with a step cap that fails the test.
 import { audio, data, manualSeed, optim } from '../../lib';
 import { collateAsr } from '../../lib/models/collate';
 import { collateHubert, Hubert, HubertCtc, HubertCtcBatch, mfccTargets, OwnedHubertBatch } from '../../lib/models/hubert';
@@ -33,7 +33,7 @@ const ctcBatch = (us: data.SynthUtterance[]): HubertCtcBatch => collateAsr(us.ma
 const ftBatches = Array.from({ length: 5 }, (_, k) => ctcBatch(train.slice(k * 8, k * 8 + 8)));
 const testBatches = [ctcBatch(heldOut)];
 
-/** AdamW on `batches` (cycled) until `done()` holds (checked every 50 steps) or `maxSteps`. */
+/** AdamW on `batches` (cycled) until `done()` holds (checked every 25 steps) or `maxSteps`. */
 async function trainUntil<B>(model: TaskModel<B>, batches: B[], maxSteps: number, done: () => Promise<boolean>): Promise<number> {
   const opt = new optim.AdamW(model.parameters(), { lr: 5e-3, weightDecay: 0 });
   model.train();
@@ -43,7 +43,7 @@ async function trainUntil<B>(model: TaskModel<B>, batches: B[], maxSteps: number
     r.loss.dispose();
     opt.step();
     opt.zeroGrad();
-    if (step % 50 === 0 && (await done())) return step;
+    if (step % 25 === 0 && (await done())) return step;
     model.train();
   }
   return -1;
