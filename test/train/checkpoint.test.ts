@@ -121,7 +121,7 @@ test('a checkpoint writer SIGKILLed at random moments never leaves a torn file',
   const rng = new DataRng(seed);
   const file = path.join(tmp, 'kill', 'last.safetensors');
   const outcomes: string[] = [];
-  for (let trial = 0; trial < 4; ++trial) {
+  for (let trial = 0; trial < 3; ++trial) {
     const delay = 20 + rng.int(0, 150);
     const child = spawn(process.execPath, ['-r', './test/cli/ts-hook.js', 'test/train/child_write.ts', file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
@@ -152,5 +152,5 @@ test('a checkpoint writer SIGKILLed at random moments never leaves a torn file',
   writeFileAtomic(file + '.x', 'y');
   cleanStaleTemps(file);
   expect(fs.readdirSync(path.dirname(file)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
-  expect(outcomes).toHaveLength(4);
+  expect(outcomes).toHaveLength(3);
 });

@@ -17,7 +17,7 @@ import type { EvalRecord, StepRecord } from '../../lib/train';
 const root = path.join(__dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ms-resume-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-const STEPS = 18;
+const STEPS = 14;
 
 function start(dir: string, resume: boolean): ChildProcess {
   const args = ['-r', './test/cli/ts-hook.js', 'test/train/child_train.ts', dir, String(STEPS), ...(resume ? ['resume'] : [])];
