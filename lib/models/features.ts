@@ -20,6 +20,7 @@ import { native } from '../native';
 import { div, sub } from '../ops/elementwise';
 import { Module } from '../nn/module';
 import { full, tensor, zeros } from '../tensor/creation';
+import { tidy } from '../tensor/scope';
 import { Tensor } from '../tensor/tensor';
 import { Device } from '../tensor/types';
 
@@ -127,6 +128,6 @@ export class GlobalNorm extends Module {
   /** x (B, T, F) -> (B, T, F) normalised. Padding frames are normalised too; every model reads
    *  only valid frames downstream. */
   forward(x: Tensor): Tensor {
-    return div(sub(x, this.mean), this.std);
+    return tidy(() => div(sub(x, this.mean), this.std));
   }
 }

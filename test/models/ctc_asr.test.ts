@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { audio, autocast, data, io, models, ops, randn, tensor, Tensor, tidy } from '../../lib';
+import { audio, autocast, data, io, memory, models, ops, optim, randn, tensor, Tensor, tidy } from '../../lib';
 import type { AsrBatch } from '../../lib/models/collate';
 import { describeCuda, testDevices } from '../helpers/devices';
 import { normRelError } from '../helpers/reference';
@@ -66,6 +66,29 @@ test('loss = mean over utterances of -log P(targets | x) / |targets| (decoders\'
   expect(r.loss.item()).toBeCloseTo(want / B, 4);
   expect(r.metrics.ctc).toBe(r.loss.item());
   [r.loss, out.logits, lp].forEach((t) => t.dispose());
+  batch.dispose();
+});
+
+test('a training loop and evaluate leave no tensors behind', async () => {
+  const m = make('conbimamba', { encoder: tinySpec('conbimamba', { layers: 1 }), specAugment: { freqMasks: 1, freqMaskWidth: 5, timeMasks: 1, timeMaskWidth: 5 } });
+  const batch = models.collateAsr(set.items.slice(0, 2), set.tokenizer);
+  const opt = new optim.AdamW(m.parameters(), { lr: 1e-3 });
+  const step = () => {
+    const r = m.loss(batch);
+    r.loss.backward();
+    r.loss.dispose();
+    opt.step();
+    opt.zeroGrad();
+  };
+  step(); // the optimizer's state is made here
+  const base = memory().tensors;
+  for (let i = 0; i < 3; ++i) step();
+  expect(memory().tensors).toBe(base);
+  await m.evaluate([batch]);
+  m.decode(batch, { beam: 3 });
+  const h = m.hiddenStates(batch);
+  [...h.states, h.inputs!].forEach((t) => t.dispose());
+  expect(memory().tensors).toBe(base);
   batch.dispose();
 });
 

@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { autocast, data, models, ops, randn, tensor, Tensor, tidy } from '../../lib';
+import { autocast, data, memory, models, noGrad, ops, optim, randn, tensor, Tensor, tidy } from '../../lib';
 import type { ReconstructionBatch } from '../../lib/models/collate';
 import { describeCuda } from '../helpers/devices';
 import { N_MELS, synthSet, tinySpec, trainUntil } from './helpers';
@@ -153,6 +153,29 @@ test('training draws new masks each step from (seed, step); setRngState replays 
   expect(a.rngState().step).toBe(3); // evaluation does not advance the training stream
   expect(a.training).toBe(true); // and restores the mode
   [batch, ...halves].forEach((x) => x.dispose());
+});
+
+test('a training loop and evaluate leave no tensors behind', async () => {
+  const m = make('conformer', { freqMask: { masks: 1, width: 4 } });
+  const batch = models.collateReconstruction(cropped(20));
+  const opt = new optim.AdamW(m.parameters(), { lr: 1e-3 });
+  const step = () => {
+    const r = m.loss(batch);
+    r.loss.backward();
+    r.loss.dispose();
+    opt.step();
+    opt.zeroGrad();
+  };
+  step();
+  const base = memory().tensors;
+  for (let i = 0; i < 3; ++i) step();
+  expect(memory().tensors).toBe(base);
+  await m.evaluate([batch]);
+  // forward outside noGrad records a graph whose saved tensors live until it is collected.
+  const p = noGrad(() => m.forward(batch.features, batch.lengths, { masks: m.drawMasks(20, batch.lengths, [1, 2, 3, 4]) }));
+  p.prediction.dispose();
+  expect(memory().tensors).toBe(base);
+  batch.dispose();
 });
 
 test.each(models.ENCODER_TYPES.map((t) => [t]))('padding invariance: %s predictions on valid frames ignore the padding content', (type) => {
