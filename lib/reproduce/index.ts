@@ -124,15 +124,17 @@ export function resolvePreset(o: ReproduceOptions): Preset {
     p.seeds = 1;
     if (p.corpus.source === 'synth') p.corpus = { ...p.corpus, numUtterances: Math.min(p.corpus.numUtterances, 48), numSpeakers: Math.min(p.corpus.numSpeakers, 8) };
     else p.corpus = { ...p.corpus, numUtterances: DRY_RUN_DATA_ROOT_UTTERANCES };
-    if ((o.device ?? getDefaultDevice()) === 'cpu') {
+    const cpu = (o.device ?? getDefaultDevice()) === 'cpu';
+    p.description = `dry run of preset ${p.name}: 10 steps per model on a data subset${cpu ? `, models shrunk to ${DRY_RUN_MODEL.layers} layers of d ${DRY_RUN_MODEL.dModel} (validates the pipeline, not the sizes)` : ' at the preset\'s sizes'}`;
+    if (cpu) {
       p.model = { ...DRY_RUN_MODEL };
       const small = (s: Preset['classification']['train']) => ({ ...s, maxFrames: Math.min(s.maxFrames, 2000) });
       p.reconstruction.train = small(p.reconstruction.train);
       p.classification.train = small(p.classification.train);
       if (p.enhancement) p.enhancement.train = small(p.enhancement.train);
     }
-    p.description = `dry run of ${p.name}: ${p.description}`;
-    p.analysis = { ...p.analysis, steps: 20, seeds: 1, maxFrames: Math.min(p.analysis.maxFrames, 500) };
+    // a batch of the MI critic must fit in the held-out split of the few frames a dry run samples
+    p.analysis = { ...p.analysis, steps: 20, seeds: 1, maxFrames: Math.min(p.analysis.maxFrames, 500), batchSize: Math.min(p.analysis.batchSize, 64) };
   }
   return p;
 }
