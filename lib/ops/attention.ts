@@ -15,6 +15,7 @@
  * function of (seed, element index) (Philox, native/core/philox.h), so backward regenerates it
  * and cpu and cuda draw the same mask.
  */
+import { nextSeedOffset } from '../tensor/creation';
 import { underAutocast } from '../autograd/autocast';
 import { native, NativeHandle } from '../native';
 import { record } from '../autograd/tape';
@@ -33,7 +34,7 @@ export interface AttentionOptions {
   scale?: number;
   /** Attention-probability dropout p in [0, 1); default 0. */
   dropout?: number;
-  /** Dropout seed (integer >= 0 or BigInt < 2^64); default a fresh random seed per call. */
+  /** Dropout seed (integer >= 0 or BigInt < 2^64); default the global generator's next draw (manualSeed). */
   seed?: number | bigint;
   /**
    * Bitwise-reproducible backward. Off (default), the bfloat16 CUDA backward adds dQ with float
@@ -90,10 +91,20 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const dropout = opts.dropout ?? 0;
   if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) throw new Error(`[attention] dropout must be in [0, 1), got ${describe(dropout)}`);
   let seed: number | bigint = 0;
+  let offset: bigint = 0n;
   if (dropout > 0) {
-    seed = opts.seed ?? Math.floor(Math.random() * 2 ** 53);
-    if (typeof seed === 'bigint' ? seed < 0n || seed >= 1n << 64n : !Number.isSafeInteger(seed) || seed < 0) {
-      throw new Error(`[attention] seed must be an integer >= 0 (or a BigInt < 2^64), got ${describe(seed)}`);
+    if (opts.seed !== undefined) {
+      seed = opts.seed;
+      if (typeof seed === 'bigint' ? seed < 0n || seed >= 1n << 64n : !Number.isSafeInteger(seed) || seed < 0) {
+        throw new Error(`[attention] seed must be an integer >= 0 (or a BigInt < 2^64), got ${describe(seed)}`);
+      }
+    } else {
+      // No seed: draw from the global Philox generator as dropout() does, so manualSeed() and a
+      // trainer's saved RNG state make attention dropout reproducible (and resumable bitwise).
+      const lq = q.shape.length === 4 ? q.shape[2] : 1, lk = k.shape.length === 4 ? k.shape[2] : 1;
+      const g = nextSeedOffset((q.shape[0] ?? 1) * (q.shape[1] ?? 1) * lq * lk, 'attention');
+      seed = g.seed;
+      offset = g.offset;
     }
   }
   const causal = opts.causal === true;
@@ -106,7 +117,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
     const klh: NativeHandle | null = kl.t ? kl.t.handle('attention') : null;
     const qlh: NativeHandle | null = ql.t ? ql.t.handle('attention') : null;
     const [oh, lh] = native.attentionForward(q.handle('attention'), k.handle('attention'), v.handle('attention'),
-      klh, qlh, causal, scale, dropout, seed, 0, allowTF32);
+      klh, qlh, causal, scale, dropout, seed, offset, allowTF32);
     const out = new Tensor(oh);
     const lse = new Tensor(lh);
     const saved = [q, k, v, out, lse];
@@ -120,7 +131,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
       const [dq, dk, dv] = native.attentionBackward(g.handle('attention'), s[0].handle('attention'), s[1].handle('attention'),
         s[2].handle('attention'), s[3].handle('attention'), s[4].handle('attention'),
         sk ? sk.handle('attention') : null, sq ? sq.handle('attention') : null,
-        causal, scale, dropout, seed, 0, deterministic, allowTF32);
+        causal, scale, dropout, seed, offset, deterministic, allowTF32);
       return [new Tensor(dq), new Tensor(dk), new Tensor(dv)];
     });
     lse.dispose(); // the tape keeps its own alias when it recorded

@@ -1,7 +1,7 @@
 // attention: dropout (kept fraction, same mask forward and backward, cpu = cuda), deterministic
 // backward, finite differences, bad input.
 import { attentionRef } from '../../lib/ops/attention_ref';
-import { Device, noGrad, ops, tensor, zeros } from '../../lib';
+import { Device, manualSeed, noGrad, ops, tensor, zeros } from '../../lib';
 import { AttnCase, caseName, normErr, runCase } from './attention_helpers';
 import { describeCuda, testDevices } from '../helpers/devices';
 import { randomArray } from '../helpers/reference';
@@ -45,6 +45,18 @@ describe.each(testDevices)('attention dropout on %s', (device) => {
     const run = (seed: number) => ops.attention(q, q, q, { dropout: 0.4, seed }).dataSync();
     expect(Array.from(run(7))).toEqual(Array.from(run(7)));
     expect(Array.from(run(7))).not.toEqual(Array.from(run(8)));
+  });
+
+  test('without a seed, dropout draws from the global generator: manualSeed replays it, later calls differ', () => {
+    const shape = [2, 2, 33, 16];
+    const q = tensor(Float32Array.from(randomArray(2 * 2 * 33 * 16)), shape, { device });
+    const run = () => Array.from(ops.attention(q, q, q, { dropout: 0.4 }).dataSync());
+    manualSeed(123);
+    const a = run(), b = run();
+    manualSeed(123);
+    expect(run()).toEqual(a);
+    expect(run()).toEqual(b);
+    expect(b).not.toEqual(a);
   });
 });
 
