@@ -188,7 +188,9 @@ export function loadSplit(rec: CorpusRecord, split: SplitName): Utterance[] {
     let a = shards.get(file);
     if (!a) {
       const bin = fs.readFileSync(path.join(rec.featureDir, file));
-      a = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
+      // a large file has its own aligned buffer: view it (a 400 MB shard is not copied); a small
+      // one may sit at any offset of Node's shared pool: copy it
+      a = bin.byteOffset % 4 === 0 ? new Float32Array(bin.buffer, bin.byteOffset, bin.byteLength / 4) : new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
       shards.set(file, a);
     }
     return a;
