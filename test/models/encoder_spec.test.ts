@@ -81,5 +81,9 @@ test.each(ENCODER_TYPES.map((t) => [t]))('%s: PyTorch names, parameter count fro
     r.hiddenStates!.forEach((h) => expect(h.shape).toEqual([2, 9, C]));
   });
   // 'inner' BiMamba: the Vim-v2 names.
-  if (type === 'bimamba') expect(Object.keys(buildEncoder({ ...spec, bimamba: 'inner' }, { device: 'cpu' }).stateDict())).toContain('layers.0.mixer.A_b_log');
+  if (type === 'bimamba') {
+    const innerEnc = buildEncoder({ ...spec, bimamba: 'inner' }, { device: 'cpu' });
+    expect(Object.keys(innerEnc.stateDict())).toContain('layers.0.mixer.A_b_log');
+    expect(innerEnc.numParameters()).toBe(2 * (inner + ln));
+  }
 });
