@@ -24,6 +24,8 @@ export interface FramesInput {
   y: { labels: Int32Array; classes: number; names: string[] | null; kind: string } | null;
   xKind: string;
   frames: LayerwiseMiResult['frames'];
+  /** Utterance of each row (the probe splits by utterance), or null. */
+  groups: Int32Array | null;
 }
 
 function ceiling(all: Record<string, number>): Ceiling | null {
@@ -115,7 +117,7 @@ export async function analyzeFrames<B>(inp: FramesInput, r: Resolved<B>, names: 
     if (r.probe) {
       for (const [i, f] of layers.entries()) {
         r.onProgress('probe', `layer ${inp.layerIndex[i]} (${i + 1}/${layers.length})`);
-        const pr = await probeLayer(f, y.labels, y.classes, seeds, { ...r.probe, device: r.device });
+        const pr = await probeLayer(f, y.labels, y.classes, seeds, { ...r.probe, device: r.device, groups: inp.groups });
         const s = meanCi(pr.perSeed);
         const h = pr.entropy.reduce((a, b) => a + b, 0) / pr.entropy.length;
         probeVals.push({

@@ -90,6 +90,7 @@ export async function layerwiseMi<B>(model: TaskModel<B>, batches: Iterable<B> |
     x: col.x, layers: col.layers, layerIndex: col.layerIndex, y,
     xKind: typeof r.x === 'function' ? 'user function' : r.x === 'features' ? `input features (${r.featureStack}ed to the layer rate)` : 'hs0 (encoder input)',
     frames: { n: col.x.n, utterances: col.utterances, batches: col.batches, validFrames: col.validFrames, candidates: col.candidates, subsampling: col.subsampling },
+    groups: col.rowUtterance,
   }, r, names, t0, timings);
 }
 
@@ -136,7 +137,7 @@ function framesOf(op: string, name: string, v: Tensor | Frames, n?: number): Fra
  * the same rows, optional int32 labels y (N) (-1 = unlabelled). Same options and result as
  * layerwiseMi (frame-sampling options do not apply; `paper` is not available here).
  */
-export async function layerwiseMiFromFrames(input: { x: Tensor | Frames; layers: Array<Tensor | Frames>; y?: Tensor | Int32Array | null; layerIndex?: number[] }, options: LayerwiseMiOptions = {}): Promise<LayerwiseMiResult> {
+export async function layerwiseMiFromFrames(input: { x: Tensor | Frames; layers: Array<Tensor | Frames>; y?: Tensor | Int32Array | null; layerIndex?: number[]; groups?: Int32Array | null }, options: LayerwiseMiOptions = {}): Promise<LayerwiseMiResult> {
   const op = 'analysis.layerwiseMiFromFrames';
   const r = resolveOptions(op, options);
   if (r.paper) throw new Error(`[${op}] paper mode needs whole utterances; use layerwiseMi(model, batches, { paper: true })`);
@@ -160,5 +161,6 @@ export async function layerwiseMiFromFrames(input: { x: Tensor | Frames; layers:
   return analyzeFrames({
     x, layers, layerIndex, y, xKind: 'given frames',
     frames: { n: x.n, utterances: 0, batches: 0, validFrames: x.n, candidates: x.n, subsampling: 1 },
+    groups: input.groups ?? null,
   }, r, defaultNames(layerIndex, r.names, op), t0, {});
 }

@@ -205,7 +205,7 @@ export function describeProtocol<B>(r: Resolved<B>, n: number): string[] {
     `Estimator: ${e.estimator}${e.estimator === 'smile' ? ` τ = ${e.tau ?? 5}` : ''}, ${typeof e.critic === 'string' ? e.critic : 'custom'} critic ${JSON.stringify(e.hidden ?? [100, 100])}, batch ${e.batchSize}, Adam ${e.lr}, ${e.epochs ? `${e.epochs} epochs` : `${e.steps} steps`}, ${Math.round((e.heldOut ?? 0.2) * 100)}% held out${e.earlyStop ? `, early stop (patience ${e.earlyStop.patience})` : ''}; ${r.seeds} seeds (${r.seed} .. ${r.seed + r.seeds - 1}), 95% t-intervals over seeds.`,
   ];
   if (r.y !== null) {
-    lines.push(`I(T_l; Y): ${r.probe ? `H(Y) − CE of a held-out ${r.probe.hidden?.length ? `MLP ${JSON.stringify(r.probe.hidden)}` : 'linear'} probe on the full T_l (Barber–Agakov lower bound)` : ''}${r.probe && r.ityCritic ? ' and ' : ''}${r.ityCritic ? 'the same MI estimator on (PCA(T_l), one-hot Y), no noise' : ''}.`);
+    lines.push(`I(T_l; Y): ${r.probe ? `H(Y) − CE of a ${r.probe.hidden?.length ? `MLP ${JSON.stringify(r.probe.hidden)}` : 'linear'} probe on the full T_l, on held-out utterances (Barber–Agakov lower bound)` : ''}${r.probe && r.ityCritic ? ' and ' : ''}${r.ityCritic ? 'the same MI estimator on (PCA(T_l), one-hot Y), no noise' : ''}.`);
   }
   return lines;
 }

@@ -44,8 +44,10 @@ function dvValue(critic: ConcatCritic, x: Tensor, y: Tensor, rng: Rng): number {
     perm[j] = t;
   }
   return noGrad(() => tidy(() => {
-    const tj = critic.forward(x, y);                                   // (n)
-    const tm = critic.forward(x, indexSelect(y, 0, tensor(perm, [n], { device: y.device }))); // (n)
+    const xf = x.to('float32');
+    const yf = y.to('float32');
+    const tj = critic.forward(xf, yf);                                 // (n)
+    const tm = critic.forward(xf, indexSelect(yf, 0, tensor(perm, [n], { device: y.device }))); // (n)
     return mean(tj).item() - (logsumexp(tm, 0).item() - Math.log(n));
   }));
 }
@@ -107,7 +109,7 @@ export async function paperMi<B>(model: TaskModel<B>, batches: Iterable<B> | Asy
             try {
               if (T < PAPER_BATCH) {
                 if (p.short === 'skip') { skipped[li] += 1; continue; }
-                values[li].push(dvValue(critic, x.to('float32'), t.to('float32'), rng));
+                values[li].push(dvValue(critic, x, t, rng));
               } else {
                 const res = await estimate(x, t, { paper: true, critic, device: r.device });
                 values[li].push(res.nats);

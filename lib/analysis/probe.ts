@@ -5,7 +5,9 @@
  * Glossary:
  *   P        probes trained together (one per seed; all on the same layer), weights (P, in, out)
  *   split    per seed: 20% of the labelled frames held out for the report; of the rest, 10%
- *            validate (early stopping, best weights kept), 90% train
+ *            validate (early stopping, best weights kept), 90% train. With utterance ids (at
+ *            least 10 utterances) whole utterances are assigned, so no test frame has its
+ *            neighbour (a near copy) in training
  *   H(Y)     cross-entropy of the training split's class frequencies (add-½ smoothing) on the
  *            held-out labels: the same held-out frames and the same estimator form as the CE,
  *            so H − CE is an honest held-out bound (a plug-in H on all frames would not be)
@@ -56,15 +58,37 @@ export interface ProbeResult {
 
 interface Split { train: Int32Array; val: Int32Array; test: Int32Array }
 
-function splitRows(rows: Int32Array, seed: number): Split {
-  const p = Int32Array.from(rows);
-  const rng = new Rng(deriveSeed(seed, 'probe-split'));
+function shuffle(a: Int32Array, rng: Rng): Int32Array {
+  const p = Int32Array.from(a);
   for (let i = p.length - 1; i > 0; --i) {
     const j = rng.int(0, i);
     const t = p[i];
     p[i] = p[j];
     p[j] = t;
   }
+  return p;
+}
+
+/** Frames split at random, or whole groups (utterances) when `groups` has at least 10 of them. */
+function splitRows(rows: Int32Array, seed: number, groups: Int32Array | null): Split {
+  const rng = new Rng(deriveSeed(seed, 'probe-split'));
+  const ids = groups ? [...new Set(Array.from(rows, (r) => groups[r]))] : [];
+  if (groups && ids.length >= 10) {
+    // Whole utterances go to one side: neighbouring frames are nearly copies of each other, so a
+    // frame split lets the probe see the test frames' twins in training (an optimistic bound).
+    const order = shuffle(Int32Array.from(ids), rng);
+    const byGroup = new Map<number, number[]>();
+    for (const r of rows) (byGroup.get(groups[r]) ?? byGroup.set(groups[r], []).get(groups[r])!).push(r);
+    const test: number[] = [];
+    const val: number[] = [];
+    const train: number[] = [];
+    let g = 0;
+    while (g < order.length && test.length < 0.2 * rows.length) test.push(...byGroup.get(order[g++])!);
+    while (g < order.length && val.length < 0.1 * (rows.length - test.length)) val.push(...byGroup.get(order[g++])!);
+    while (g < order.length) train.push(...byGroup.get(order[g++])!);
+    if (train.length > 0 && val.length > 0) return { test: Int32Array.from(test), val: Int32Array.from(val), train: Int32Array.from(train) };
+  }
+  const p = shuffle(rows, rng);
   const nTest = Math.max(1, Math.round(0.2 * p.length));
   const nVal = Math.max(1, Math.round(0.1 * (p.length - nTest)));
   return { test: p.slice(0, nTest), val: p.slice(nTest, nTest + nVal), train: p.slice(nTest + nVal) };
@@ -74,13 +98,13 @@ function splitRows(rows: Int32Array, seed: number): Split {
  * Trains `seeds.length` probes on frames `t` (n, d) with labels `y` (n, -1 = unlabelled, skipped)
  * of `classes` classes and returns each seed's held-out bound (see the module comment).
  */
-export async function probeLayer(t: Frames, y: Int32Array, classes: number, seeds: number[], o: ProbeOptions & { device?: Device }): Promise<ProbeResult> {
+export async function probeLayer(t: Frames, y: Int32Array, classes: number, seeds: number[], o: ProbeOptions & { device?: Device; groups?: Int32Array | null }): Promise<ProbeResult> {
   const { n, d } = t;
   const labelled = Int32Array.from({ length: n }, (_, i) => i).filter((i) => y[i] >= 0);
   if (labelled.length < 20) throw new Error(`[analysis.probe] ${labelled.length} labelled frames; at least 20 needed`);
   const K = classes;
   const P = seeds.length;
-  const splits = seeds.map((s) => splitRows(labelled, s));
+  const splits = seeds.map((s) => splitRows(labelled, s, o.groups ?? null));
   const hidden = o.hidden ?? [];
   const steps = o.steps ?? 1500;
   const B = Math.min(o.batchSize ?? 256, Math.min(...splits.map((s) => s.train.length)));

@@ -109,20 +109,15 @@ export function fitPca(f: Frames, k: number, opts: { seed?: number; device?: Dev
   return { d, k, mean, components, variances, explained: total > 0 ? kept / total : 1 };
 }
 
-/** Frames projected on a PCA: (n, k) = (x − mean) Pᵀ, in float64 accumulation. */
-export function project(f: Frames, p: Pca): Frames {
+/** Frames projected on a PCA: (n, k) = (x − mean) Pᵀ, one device matmul. */
+export function project(f: Frames, p: Pca, device?: Device): Frames {
   const { n, d } = f;
   const { k } = p;
-  const out = new Float32Array(n * k);
-  const row = new Float64Array(d);
-  for (let i = 0; i < n; ++i) {
-    for (let c = 0; c < d; ++c) row[c] = f.data[i * d + c] - p.mean[c];
-    for (let r = 0; r < k; ++r) {
-      let s = 0;
-      for (let c = 0; c < d; ++c) s += row[c] * p.components[r * d + c];
-      out[i * k + r] = s;
-    }
-  }
+  const a = new Float32Array(n * d);
+  for (let i = 0; i < n; ++i) for (let c = 0; c < d; ++c) a[i * d + c] = f.data[i * d + c] - p.mean[c];
+  const pt = new Float32Array(d * k);
+  for (let r = 0; r < k; ++r) for (let c = 0; c < d; ++c) pt[c * k + r] = p.components[r * d + c];
+  const out = noGrad(() => tidy(() => Float32Array.from(matmul(tensor(a, [n, d], { device }), tensor(pt, [d, k], { device })).dataSync() as Float32Array)));
   return { data: out, n, d: k };
 }
 
@@ -164,7 +159,7 @@ export function channelCapacity(k: number, sigma: number): number {
  */
 export function reduceFrames(f: Frames, o: { k: number | null; sigma: number; seed: number; pcaSeed: number; device?: Device }): { frames: Frames; pca: Pca | null; stds: Float64Array } {
   const pca = o.k !== null && o.k < f.d ? fitPca(f, o.k, { seed: o.pcaSeed, device: o.device }) : null;
-  const frames = pca ? project(f, pca) : { data: Float32Array.from(f.data), n: f.n, d: f.d };
+  const frames = pca ? project(f, pca, o.device) : { data: Float32Array.from(f.data), n: f.n, d: f.d };
   const stds = standardize(frames);
   // Constant components get no noise: σ relative to a zero std is zero (they carry nothing).
   addNoise(frames, o.sigma, Array.from(stds, (s) => (s > 0 ? 1 : 0)), o.seed);

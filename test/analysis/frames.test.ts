@@ -140,3 +140,24 @@ test('layerwiseMi: bad calls are answered with [analysis.layerwiseMi] errors', a
   await expect(analysis.layerwiseMi(model, batches, { layers: [0, 5] })).rejects.toThrow('[analysis.layerwiseMi] layers must be indices in [0, 1], got 5');
   for (const b of batches) b.features.dispose();
 });
+
+test("layerwiseMiFromFrames with y = 'kmeans': cluster ids of X, which a probe on X itself reads well above chance", async () => {
+  const rng = { s: 7, next() { this.s = (this.s * 1103515245 + 12345) % 2147483648; return this.s / 2147483648; } };
+  const n = 1200;
+  const centres = [[4, 0, 0], [0, 4, 0], [0, 0, 4], [-4, -4, 0]];
+  const x = new Float32Array(n * 3);
+  for (let i = 0; i < n; ++i) for (let j = 0; j < 3; ++j) x[i * 3 + j] = centres[i % 4][j] + (rng.next() - 0.5) * 2;
+  const noisy = Float32Array.from(x, (v) => v + (rng.next() - 0.5) * 6);
+  const xt = tensor(x, [n, 3]);
+  const r = await analysis.layerwiseMiFromFrames({ x: xt, layers: [xt, { data: noisy, n, d: 3 }] }, {
+    y: 'kmeans', kmeans: { k: 4 }, seeds: 1, calibrate: false, ityCritic: false, probe: { steps: 300 }, estimator: { steps: 50, batchSize: 64 },
+  });
+  expect(r.y!.classes).toBe(4);
+  expect(r.y!.kind).toBe('k-means of X (k = 4, seed 0)');
+  const [clean, blurred] = r.layers.map((l) => l.ity!.probe!);
+  expect(clean.accuracy).toBeGreaterThan(0.95);                          // the clusters are X's own
+  expect(clean.nats).toBeGreaterThan(blurred.nats);                      // noise lowers the bound
+  expect(blurred.accuracy).toBeGreaterThan(blurred.chance + 0.1);
+  expect(clean.nats).toBeLessThan(clean.entropy + 1e-9);
+  xt.dispose();
+});
