@@ -68,7 +68,7 @@ export interface ReproduceOptions {
 export type ReproduceEvent =
   | { kind: 'plan'; preset: Preset; out: string; stages: string[]; models: number; device: Device; parameters: Record<string, Record<string, number>> }
   | { kind: 'stage'; index: number; total: number; name: string; cached: boolean; done: boolean; seconds?: number }
-  | { kind: 'model'; name: string; done: number; total: number }
+  | { kind: 'model'; name: string; done: number; total: number; cached: boolean }
   | { kind: 'step'; model: string; step: number; total: number; loss: number }
   | { kind: 'progress'; what: string; done: number; total: number }
   | { kind: 'note'; message: string };
@@ -228,7 +228,7 @@ export async function reproduce(o: ReproduceOptions = {}): Promise<ReproduceResu
         for (const e of encs) {
           checkStop();
           const name = modelName(task, e.type, seed);
-          emit({ kind: 'model', name, done: finished, total: nModels });
+          emit({ kind: 'model', name, done: finished, total: nModels, cached: fs.existsSync(path.join(dir, name, 'result.json')) });
           const common = {
             dir, encoder: e.type, spec: e.spec, encoderParameters: e.parameters, seed, preset, device,
             onStep: (step: number, n: number, loss: number) => emit({ kind: 'step', model: name, step, total: n, loss }),

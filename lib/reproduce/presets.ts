@@ -38,7 +38,9 @@ export interface Preset {
   classification: { encoders: EncoderType[]; train: TrainSettings; frontend: 'conv2d4' | 'conv2d2' };
   enhancement: { encoders: EncoderType[]; train: TrainSettings } | null;
   hubert: { encoders: EncoderType[]; pretrain: TrainSettings; finetune: TrainSettings; clusters: number } | null;
-  analysis: { maxFrames: number; seeds: number; steps: number; pca: number; batchSize: number };
+  /** MI stage: frames, estimator seeds and steps, PCA components, batch; probe steps for I(T; Y);
+   *  utterances of the paper protocol (first seed's models); matched calibration (first seed) */
+  analysis: { maxFrames: number; seeds: number; steps: number; pca: number; batchSize: number; probeSteps: number; paperUtterances: number; calibrate: boolean };
   /** a rough wall-time budget shown before starting, in minutes, and the device it is for */
   budget: { minutes: number; device: 'cpu' | 'cuda' };
 }
@@ -59,7 +61,7 @@ export function getPreset(name: PresetName): Preset {
         reconstruction: { encoders: RECON, train: train(12, 4000, 2e-3, 12), maskProb: 0.3, maskSpan: 5 },
         classification: { encoders: CLASS, train: train(12, 4000, 2e-3, 12), frontend: 'conv2d4' },
         enhancement: null, hubert: null,
-        analysis: { maxFrames: 600, seeds: 1, steps: 60, pca: 8, batchSize: 64 },
+        analysis: { maxFrames: 600, seeds: 2, steps: 60, pca: 8, batchSize: 64, probeSteps: 100, paperUtterances: 1, calibrate: false },
         budget: { minutes: 1.5, device: 'cpu' },
       };
     case 'tiny':
@@ -70,7 +72,7 @@ export function getPreset(name: PresetName): Preset {
         reconstruction: { encoders: RECON, train: train(120, 6000, 2e-3, 60), maskProb: 0.3, maskSpan: 5 },
         classification: { encoders: CLASS, train: train(200, 6000, 2e-3, 100), frontend: 'conv2d4' },
         enhancement: null, hubert: null,
-        analysis: { maxFrames: 3000, seeds: 2, steps: 400, pca: 16, batchSize: 256 },
+        analysis: { maxFrames: 3000, seeds: 2, steps: 400, pca: 16, batchSize: 256, probeSteps: 500, paperUtterances: 2, calibrate: true },
         budget: { minutes: 10, device: 'cpu' },
       };
     case 'small':
@@ -82,7 +84,7 @@ export function getPreset(name: PresetName): Preset {
         classification: { encoders: CLASS, train: train(2000, 24000, 1e-3, 500), frontend: 'conv2d4' },
         enhancement: { encoders: RECON, train: train(1000, 24000, 1e-3, 500) },
         hubert: { encoders: ['transformer', 'transbimamba', 'conbimamba'], pretrain: train(1500, 24000, 5e-4, 500), finetune: train(1000, 24000, 5e-4, 500), clusters: 100 },
-        analysis: { maxFrames: 20000, seeds: 3, steps: 2000, pca: 32, batchSize: 256 },
+        analysis: { maxFrames: 20000, seeds: 3, steps: 2000, pca: 32, batchSize: 256, probeSteps: 1500, paperUtterances: 25, calibrate: true },
         budget: { minutes: 30, device: 'cuda' },
       };
     case 'paper':
@@ -94,7 +96,7 @@ export function getPreset(name: PresetName): Preset {
         classification: { encoders: CLASS, train: train(100000, 160000, 1e-3, 5000), frontend: 'conv2d4' },
         enhancement: { encoders: RECON, train: train(100000, 160000, 5e-4, 5000) },
         hubert: { encoders: ['transformer', 'transbimamba', 'conbimamba'], pretrain: train(400000, 1400000, 5e-4, 10000), finetune: train(80000, 1400000, 5e-5, 5000), clusters: 500 },
-        analysis: { maxFrames: 20000, seeds: 3, steps: 5000, pca: 64, batchSize: 256 },
+        analysis: { maxFrames: 20000, seeds: 3, steps: 5000, pca: 64, batchSize: 256, probeSteps: 1500, paperUtterances: 100, calibrate: true },
         budget: { minutes: 0, device: 'cuda' },
       };
     default:

@@ -78,7 +78,9 @@ export class ReproduceProgress {
       case 'model':
         this.modelsDone = e.done;
         this.stopBars();
-        if (c.interactive) {
+        if (e.cached) {
+          c.note(`  ${e.name} (${e.done + 1}/${e.total}) finished earlier: reused`);
+        } else if (c.interactive) {
           this.multi = new MultiBar({ format: `  {model} [{bar}] {percentage}% | step {value}/{total} | loss {loss} | run ETA {eta}`, hideCursor: true, clearOnComplete: false, stream: c.stderr as NodeJS.WriteStream, fps: 5 }, Presets.legacy);
           this.bar = this.multi.create(1, 0, { model: e.name, loss: '-', eta: this.eta() });
         } else {
