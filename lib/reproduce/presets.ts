@@ -37,7 +37,14 @@ export interface Preset {
   reconstruction: { encoders: EncoderType[]; train: TrainSettings; maskProb: number; maskSpan: number };
   classification: { encoders: EncoderType[]; train: TrainSettings; frontend: 'conv2d4' | 'conv2d2' };
   enhancement: { encoders: EncoderType[]; train: TrainSettings } | null;
-  hubert: { encoders: EncoderType[]; pretrain: TrainSettings; finetune: TrainSettings; clusters: number } | null;
+  /** stage 4 (hubert_stage.ts): iteration-1 MFCC k-means targets with `clusters` centroids fitted on
+   *  at most `kmeansFrames` training frames; front end 'cnn' (HuBERT's waveform CNN, 50 Hz) or
+   *  'logmel' (cached log-mel + Conv2dSubsampling, 25 Hz) with `extractorChannels`; encoder size
+   *  `model` (null: the preset's model); maxFrames in 10 ms frames as everywhere */
+  hubert: {
+    encoders: EncoderType[]; pretrain: TrainSettings; finetune: TrainSettings; clusters: number;
+    frontend: 'cnn' | 'logmel'; extractorChannels: number; kmeansFrames: number; model: Preset['model'] | null;
+  } | null;
   /** MI stage: frames, estimator seeds and steps, PCA components, batch; probe steps for I(T; Y);
    *  utterances of the paper protocol (first seed's models); matched calibration (first seed) */
   analysis: { maxFrames: number; seeds: number; steps: number; pca: number; batchSize: number; probeSteps: number; paperUtterances: number; calibrate: boolean };
@@ -83,7 +90,10 @@ export function getPreset(name: PresetName): Preset {
         reconstruction: { encoders: RECON, train: train(1500, 24000, 1e-3, 500), maskProb: 0.3, maskSpan: 5 },
         classification: { encoders: CLASS, train: train(2000, 24000, 1e-3, 500), frontend: 'conv2d4' },
         enhancement: { encoders: RECON, train: train(1000, 24000, 1e-3, 500) },
-        hubert: { encoders: ['transformer', 'transbimamba', 'conbimamba'], pretrain: train(1500, 24000, 5e-4, 500), finetune: train(1000, 24000, 5e-4, 500), clusters: 100 },
+        hubert: {
+          encoders: ['transformer', 'transbimamba', 'conbimamba'], pretrain: train(1500, 24000, 5e-4, 500), finetune: train(1000, 24000, 5e-4, 500), clusters: 100,
+          frontend: 'logmel', extractorChannels: 128, kmeansFrames: 200000, model: null,
+        },
         analysis: { maxFrames: 20000, seeds: 3, steps: 2000, pca: 32, batchSize: 256, probeSteps: 1500, paperUtterances: 25, calibrate: true },
         budget: { minutes: 30, device: 'cuda' },
       };
@@ -95,7 +105,12 @@ export function getPreset(name: PresetName): Preset {
         reconstruction: { encoders: RECON, train: train(100000, 160000, 1e-3, 5000), maskProb: 0.3, maskSpan: 10 },
         classification: { encoders: CLASS, train: train(100000, 160000, 1e-3, 5000), frontend: 'conv2d4' },
         enhancement: { encoders: RECON, train: train(100000, 160000, 5e-4, 5000) },
-        hubert: { encoders: ['transformer', 'transbimamba', 'conbimamba'], pretrain: train(400000, 1400000, 5e-4, 10000), finetune: train(80000, 1400000, 5e-5, 5000), clusters: 500 },
+        // HuBERT base: 12 layers d 768; a batch of 87.5 s (fairseq's 1.4M samples per GPU), fine-tuning
+        // batches of 200 s (3.2M samples); iteration 1 = K 100 on MFCC, fitted on ~5 % of the frames
+        hubert: {
+          encoders: ['transformer', 'transbimamba', 'conbimamba'], pretrain: train(400000, 8750, 5e-4, 10000), finetune: train(80000, 20000, 5e-5, 5000), clusters: 100,
+          frontend: 'cnn', extractorChannels: 512, kmeansFrames: 2000000, model: { layers: 12, dModel: 768, heads: 12, dropout: 0.1, dState: 16 },
+        },
         analysis: { maxFrames: 20000, seeds: 3, steps: 5000, pca: 64, batchSize: 256, probeSteps: 1500, paperUtterances: 100, calibrate: true },
         budget: { minutes: 0, device: 'cuda' },
       };
