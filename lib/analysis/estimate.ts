@@ -7,7 +7,7 @@
  * Glossary: T̃_l = z(PCA_k(T_l)) + σZ (reduce.ts); X̃ = z(PCA_k(X)); N frames; L + 1 layers.
  */
 import { deriveSeed } from '../data/rng';
-import { estimateMany, EstimateResult } from '../mi';
+import { estimateMany, EstimateOptions, EstimateResult } from '../mi';
 import { tensor } from '../tensor/creation';
 import { Tensor } from '../tensor/tensor';
 import { calibrate, levelsNear, nearestError } from './calibrate';
@@ -87,12 +87,22 @@ export async function analyzeFrames<B>(inp: FramesInput, r: Resolved<B>, names: 
   });
   t = tick('reduce', t);
 
+  // Few frames: the default batch (256) would not fit the training split; halve it until it does
+  // (a batch the user chose is left to mi's error).
+  const fit = (n: number): EstimateOptions => {
+    const train = n - Math.max(2, Math.round((r.estimator.heldOut ?? 0.2) * n));
+    let B = r.estimator.batchSize ?? 128;
+    if (r.batchAuto) while (B > 8 && B > train / 2) B = Math.floor(B / 2);
+    if (B !== r.estimator.batchSize) r.onProgress('note', `batch size ${B} for ${n} frames (default ${r.estimator.batchSize})`);
+    return { ...r.estimator, batchSize: B, device: r.device };
+  };
+  const estOpts = fit(N);
   r.onProgress('ixt', `${r.estimator.estimator} on ${layers.length} layers x ${r.seeds} seeds`);
   const xt = toTensor(xr.frames, r.device);
   const ts = noisy.map((f) => toTensor(f, r.device));
   let ixt: EstimateResult[];
   try {
-    ixt = await estimateMany(ts.map((tt) => [xt, tt] as [Tensor, Tensor]), { ...r.estimator, device: r.device });
+    ixt = await estimateMany(ts.map((tt) => [xt, tt] as [Tensor, Tensor]), estOpts);
   } finally {
     xt.dispose();
     for (const tt of ts) tt.dispose();
@@ -102,7 +112,7 @@ export async function analyzeFrames<B>(inp: FramesInput, r: Resolved<B>, names: 
   const heldN = Math.max(2, Math.round((r.estimator.heldOut ?? 0.2) * N));
   const ixtCeil = (k: number): Ceiling | null => ceiling({
     ...(r.noise > 0 ? { 'channel capacity k/2·ln(1+1/σ²)': channelCapacity(k, r.noise) } : {}),
-    ...(r.estimator.estimator === 'infonce' ? { 'ln(batch) (InfoNCE)': Math.log(r.estimator.batchSize ?? 128) } : {}),
+    ...(r.estimator.estimator === 'infonce' ? { 'ln(batch) (InfoNCE)': Math.log(estOpts.batchSize ?? 128) } : {}),
     'ln(held-out frames)': Math.log(heldN),
   });
 
@@ -134,7 +144,7 @@ export async function analyzeFrames<B>(inp: FramesInput, r: Resolved<B>, names: 
       const yt = tensor(labelledRows(reduced[0].frames, y.labels).labels, [labelled], { dtype: 'int32', device: r.device });
       const tts = reduced.map((red) => toTensor(labelledRows(red.frames, y.labels).frames, r.device));
       try {
-        critic = await estimateMany(tts.map((tt) => [tt, yt] as [Tensor, Tensor]), { ...r.estimator, device: r.device });
+        critic = await estimateMany(tts.map((tt) => [tt, yt] as [Tensor, Tensor]), fit(labelled));
       } finally {
         yt.dispose();
         for (const tt of tts) tt.dispose();
@@ -153,7 +163,7 @@ export async function analyzeFrames<B>(inp: FramesInput, r: Resolved<B>, names: 
     const kEff = Math.min(r.pca ?? Infinity, x.d, layers[0].d);
     const levels = r.calibrate.levels ?? levelsNear(ixt.map((v) => v.nats), channelCapacity(kEff, r.noise));
     r.onProgress('calibrate', `Gaussian frames dX = ${x.d}, dT = ${layers[0].d}, N = ${N}, levels ${levels.join(', ')} nats`);
-    cal = await calibrate({ dX: x.d, dT: layers[0].d, n: N, levels, k: r.pca, sigma: r.noise, estimator: r.estimator, seed: deriveSeed(r.seed, 'calibration'), device: r.device });
+    cal = await calibrate({ dX: x.d, dT: layers[0].d, n: N, levels, k: r.pca, sigma: r.noise, estimator: estOpts, seed: deriveSeed(r.seed, 'calibration'), device: r.device });
     t = tick('calibrate', t);
   }
 
@@ -184,11 +194,11 @@ export async function analyzeFrames<B>(inp: FramesInput, r: Resolved<B>, names: 
     x: { kind: inp.xKind, dim: x.d, k: xr.frames.d, explained: xr.pca ? xr.pca.explained : 1 },
     y: y ? { kind: y.kind, classes: y.classes, names: y.names, labelled: y.labels.reduce((a, v) => a + (v >= 0 ? 1 : 0), 0), entropy: entropyOf(y.labels, y.classes) } : null,
     frames: inp.frames,
-    options: plainOptions(r),
+    options: { ...plainOptions(r), estimator: { ...plainOptions(r).estimator as object, batchSize: estOpts.batchSize } },
     seeds: Array.from({ length: r.seeds }, (_, i) => r.seed + i),
     calibration: cal,
     comparability,
-    protocolText: describeProtocol(r, N),
+    protocolText: describeProtocol({ ...r, estimator: estOpts }, N),
     timings,
   };
 }

@@ -105,6 +105,8 @@ export interface Resolved<B = unknown> {
   pca: number | null;
   noise: number;
   estimator: EstimateOptions;
+  /** Whether the batch size is the default (then shrunk to fit few frames) or the user's. */
+  batchAuto: boolean;
   seeds: number;
   probe: ProbeOptions | null;
   ityCritic: boolean;
@@ -176,6 +178,7 @@ export function resolveOptions<B>(op: string, o: LayerwiseMiOptions<B> | undefin
     perUtterance: int(op, 'perUtterance', o.perUtterance ?? 64, 1),
     seed: int(op, 'seed', o.seed ?? 0, 0),
     pca, noise, estimator, seeds,
+    batchAuto: est.batchSize === undefined,
     probe: o.probe === false ? null : { ...(o.probe ?? {}) },
     ityCritic: o.ityCritic ?? true,
     calibrate,
