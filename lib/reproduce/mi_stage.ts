@@ -16,13 +16,16 @@
  *            utterances without a feasible path are left out of the analysis. VoiceBank
  *            enhancement models have no Y (I(X; T) only)
  *   frames   enhancement models read STFT frames (hop 100 at 16 kHz = 6.25 ms) of the noisy
- *            waveform; their X is those compressed magnitudes, not the log-mel of the others
+ *            waveform; their X is those compressed magnitudes, not the log-mel of the others;
+ *            fine-tuned HuBERTs (stage 4) with the CNN front end read waveforms: their X is
+ *            the cached log-mel, two 10 ms frames per 20 ms model frame (hubertAnalysisInput)
  *   rise     late-layer rise of I(X; T_l): I(X; T_L) − min over l of I(X; T_l), per estimator
  *            seed — the "reconstruction step" the paper's hypothesis speaks of
  *   result   <stage>/<model>.mi.json (written last, atomically: a finished model is not redone)
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import type { XFn } from '../analysis/frames';
 import { layerwiseMi } from '../analysis/layerwise';
 import type { LayerwiseMiResult } from '../analysis/types';
 import { noGrad } from '../autograd/tape';
@@ -33,6 +36,7 @@ import type { CtcAsr } from '../models/ctc_asr';
 import type { AsrBatch } from '../models/collate';
 import { ctcForcedAlignBatch } from '../models/decode/forced_align';
 import type { EnhancementPair } from '../models/enhancement/data';
+import type { HubertCtc } from '../models/hubert/hubert_ctc';
 import type { MaskEnhancer } from '../models/enhancement/enhancer';
 import { loadModel } from '../models/registry';
 import type { BatchSource, TaskModel } from '../models/task';
@@ -42,6 +46,7 @@ import { Device } from '../tensor/types';
 import { writeFileAtomic } from '../train/atomic';
 import { CorpusRecord, Utterance } from './corpus';
 import { ENHANCEMENT_RATE, enhancementSource } from './enhancement_stage';
+import { hubertAnalysisInput } from './hubert_stage';
 import type { Preset } from './presets';
 import { ModelResult, sourceFor } from './training';
 import { corpusValue } from './verdict';
@@ -153,11 +158,15 @@ export async function analyseModel(o: {
   const task = o.result.task;
   let batches: () => Iterable<unknown>;
   let frameShift = o.corpus.frameShift;
+  let x: 'features' | XFn<unknown> = 'features';
   if (task === 'enhancement') {
     if (!o.pairs) throw new Error(`[reproduce] MI of ${o.result.name} needs the enhancement test pairs`);
     const pairs = al ? o.pairs.filter((p) => al.has(p.id)) : o.pairs;
     frameShift = (model as unknown as MaskEnhancer).hop / ENHANCEMENT_RATE;
     batches = () => enhancementSource(pairs, 4000, 0, false, o.device).epoch(0) as Iterable<unknown>;
+  } else if (task === 'hubert-ctc') {
+    // fine-tuned HuBERTs (stage 4): log-mel or waveform input; X the log-mel either way
+    ({ batches, frameShift, x } = hubertAnalysisInput(model as unknown as HubertCtc, o.result, o.corpus, al ? o.test.filter((u) => al.has(u.id)) : o.test, o.device));
   } else {
     // utterances the reference aligner found no path for have no Y: leave them out
     const test = al ? o.test.filter((u) => al.has(u.id)) : o.test;
@@ -166,7 +175,7 @@ export async function analyseModel(o: {
   }
   try {
     const corrected = await layerwiseMi(model, batches(), {
-      x: 'features', ...(al ? { y: 'phones' as const, alignments: al } : {}), frameShift, maxFrames: a.maxFrames, perUtterance: 64, seed: o.result.seed,
+      x, ...(al ? { y: 'phones' as const, alignments: al } : {}), frameShift, maxFrames: a.maxFrames, perUtterance: 64, seed: o.result.seed,
       pca: a.pca, seeds: a.seeds, estimator: { steps: a.steps, batchSize: a.batchSize }, probe: { steps: a.probeSteps },
     calibrate: a.calibrate && o.paper, device: o.device,
       onProgress: (stage, detail) => o.onProgress?.(`${stage}: ${detail}`),

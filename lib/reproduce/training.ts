@@ -33,11 +33,13 @@ import { writeFileAtomic } from '../train/atomic';
 import { loadCheckpointModel } from '../train/checkpoint';
 import { Trainer } from '../train/trainer';
 import type { CorpusRecord, Utterance } from './corpus';
+import type { PretrainRecord } from './hubert_stage';
 import type { Preset, TrainSettings } from './presets';
 
-export type TaskKind = 'reconstruction' | 'ctc' | 'enhancement';
-/** The tasks trained on the cached log-mel features (enhancement reads waveforms). */
-export type FeatureTask = Exclude<TaskKind, 'enhancement'>;
+export type TaskKind = 'reconstruction' | 'ctc' | 'enhancement' | 'hubert-ctc';
+/** The tasks trained here on the cached log-mel features (enhancement reads waveforms; hubert-ctc
+ *  is stage 4's, hubert_stage.ts). */
+export type FeatureTask = 'reconstruction' | 'ctc';
 
 /** What one trained model records (result.json). */
 export interface ModelResult {
@@ -56,6 +58,8 @@ export interface ModelResult {
   headline: string;
   test: Record<string, number>;
   perUtterance: { ids: string[]; values: number[]; weights: number[] };
+  /** hubert-ctc: the pre-training of the fine-tuned model (hubert_stage.ts) */
+  pretrain?: PretrainRecord;
 }
 
 /** Progress of one model's training, for the display. */
