@@ -18,7 +18,9 @@
 'use strict';
 const { machine, printTable, writeJson, loadReference, loadLibrary } = require('./common');
 
-const ms = loadLibrary();
+// A dist/ built before lib/analysis existed lacks it: fall back to the sources.
+let ms = loadLibrary();
+if (!ms.analysis) ms = loadLibrary({ sources: true });
 const args = process.argv.slice(2);
 const arg = (k, d) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
 const device = arg('--device', ms.cudaAvailable() ? 'cuda' : 'cpu');

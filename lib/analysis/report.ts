@@ -88,7 +88,7 @@ export function report(results: LayerwiseMiResult | LayerwiseMiResult[], opts: R
   const plots: ReportFiles['plots'] = {};
 
   const ixtSeries: LineSeries[] = runs.map((r, i) => ({
-    name: `${labels[i]}${r.protocol === 'paper' ? ' (paper protocol)' : ''}`,
+    name: `${labels[i]}${r.protocol === 'paper' && !/paper/i.test(labels[i]) ? ' (paper protocol)' : ''}`,
     x: r.layers.map((l) => l.index),
     y: r.layers.map((l) => l.ixt.nats),
     lo: r.layers.map((l) => l.ixt.ci?.[0] ?? NaN),
@@ -99,7 +99,7 @@ export function report(results: LayerwiseMiResult | LayerwiseMiResult[], opts: R
   const sigma = corrected ? Number((corrected.options as { noise?: number }).noise ?? 0) : 0;
   plots.ixt = writePlot(path.join(dir, 'ixt'), lineChartSvg(ixtSeries, {
     title: `${opts.title}: I(X; T) per layer`, xLabel: 'layer (0 = encoder input)',
-    yLabel: sigma > 0 ? `I(X; T + ${sigma}Z) (nats)` : 'I(X; T) (nats)',
+    yLabel: sigma > 0 ? `I(X; T + σZ), σ = ${sigma} (nats)` : 'I(X; T) (nats)',
   }), png);
   const withY = runs.map((r, i) => ({ r, i })).filter(({ r }) => r.y);
   if (withY.length) {
@@ -122,7 +122,7 @@ export function report(results: LayerwiseMiResult | LayerwiseMiResult[], opts: R
       if (plane.length) {
         plots.plane = writePlot(path.join(dir, 'plane'), infoPlaneSvg(plane, {
           title: `${opts.title}: information plane`,
-          xLabel: sigma > 0 ? `I(X; T + ${sigma}Z) (nats)` : 'I(X; T) (nats)',
+          xLabel: sigma > 0 ? `I(X; T + σZ), σ = ${sigma} (nats)` : 'I(X; T) (nats)',
           yLabel: withY.some(({ r }) => r.layers.some((l) => l.ity?.probe)) ? 'I(T; Y) probe bound (nats)' : 'I(T; Y) (nats)',
         }), png);
       }
@@ -134,7 +134,7 @@ export function report(results: LayerwiseMiResult | LayerwiseMiResult[], opts: R
   if (plots.ity) md.push('![I(T; Y) per layer](ity.png)', '', '[SVG](ity.svg)', '');
   if (plots.plane) md.push('![Information plane](plane.png)', '', '[SVG](plane.svg)', '');
   runs.forEach((r, i) => {
-    md.push(`## ${labels[i]}${r.protocol === 'paper' ? ' — paper protocol' : ''}`, '', '### Protocol', '', ...r.protocolText.map((s) => `- ${s}`), '');
+    md.push(`## ${labels[i]}${r.protocol === 'paper' && !/paper/i.test(labels[i]) ? ' — paper protocol' : ''}`, '', '### Protocol', '', ...r.protocolText.map((s) => `- ${s}`), '');
     md.push(`X: ${r.x.kind}, ${r.x.dim} dims${r.x.k !== r.x.dim ? ` → ${r.x.k} components (${pct(r.x.explained)} of its variance)` : ''}.`);
     if (r.y) md.push(`Y: ${r.y.kind}, ${r.y.classes} classes, ${r.y.labelled} labelled frames, plug-in H(Y) = ${f3(r.y.entropy)} nats.`);
     md.push(`Frames: ${r.frames.n} from ${r.frames.utterances} utterances in ${r.frames.batches} batches (${r.frames.validFrames} valid frames seen, subsampling ${r.frames.subsampling}). Seeds: ${r.seeds.join(', ')}.`, '');
