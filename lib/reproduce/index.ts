@@ -133,8 +133,12 @@ export function resolvePreset(o: ReproduceOptions): Preset {
       p.classification.train = small(p.classification.train);
       if (p.enhancement) p.enhancement.train = small(p.enhancement.train);
     }
-    // a batch of the MI critic must fit in the held-out split of the few frames a dry run samples
-    p.analysis = { ...p.analysis, steps: 20, seeds: 1, maxFrames: Math.min(p.analysis.maxFrames, 500), batchSize: Math.min(p.analysis.batchSize, 64) };
+    // a batch of the MI critic must fit in the held-out split of the few frames a dry run samples;
+    // one utterance per model for the paper protocol (100 critic epochs per utterance and layer)
+    p.analysis = {
+      ...p.analysis, steps: 20, seeds: 1, maxFrames: Math.min(p.analysis.maxFrames, 500), batchSize: Math.min(p.analysis.batchSize, 64),
+      probeSteps: Math.min(p.analysis.probeSteps, 100), paperUtterances: 1,
+    };
   }
   return p;
 }
