@@ -155,6 +155,7 @@ export async function paperMi<B>(model: TaskModel<B>, batches: Iterable<B> | Asy
     calibration: null,
     comparability: [
       'Paper protocol: DV measured on the frames the critic trained on, padding frames included, one critic carried across layers and utterances: values are optimistic, depend on the order of estimation and on padding, and are not comparable with corrected-protocol numbers.',
+      ...(r.y !== null ? ['The paper protocol measures I(X; T_l) only: the y option was ignored (run the corrected protocol for I(T_l; Y)).'] : []),
       skippedAll ? `${skippedAll} of ${used} utterances had fewer than ${PAPER_BATCH} frames and were skipped (the reference trains zero steps on them and still reports a value).` : `No utterance was shorter than ${PAPER_BATCH} frames${p.short === 'reference' ? '' : ' (none skipped)'}.`,
     ],
     protocolText: describeProtocol(r, frames),

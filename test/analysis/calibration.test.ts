@@ -12,7 +12,7 @@ import { analysis } from '../../lib';
 test('calibrate at CI size: PCA 48/40 -> 8, σ = 1, N = 4000: within 20% of the exact reduced MI', async () => {
   const r = await analysis.calibrate({
     dX: 48, dT: 40, n: 4000, levels: [0.5, 2], k: 8, sigma: 1,
-    estimator: { ...analysis.DEFAULT_ESTIMATOR, batchSize: 128, steps: 800, hidden: [32, 32], lr: 1e-3, seeds: 2 },
+    estimator: { ...analysis.DEFAULT_ESTIMATOR, batchSize: 128, steps: 500, hidden: [32, 32], lr: 1e-3, seeds: 2 },
   });
   process.stdout.write(`[analysis] calibration (CI size, ${r.seconds.toFixed(1)} s): ${r.points.map((p) => `${p.level}: true ${p.truth.toFixed(3)} read ${p.nats.toFixed(3)} (${(100 * p.relError).toFixed(1)}%)`).join('; ')}\n`);
   expect(r.points.map((p) => p.level)).toEqual([0.5, 2]);

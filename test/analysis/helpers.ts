@@ -10,7 +10,7 @@
  *                        posterior P(Y = 1 | t) = Φ(mean(wᵀX | t) / sd(wᵀX | t))
  */
 import { add, matmul, nn, noGrad, randn, tensor, Tensor, tidy, transpose } from '../../lib';
-import type { models } from '../../lib';
+import type { Device, models } from '../../lib';
 import { gaussianMi } from '../../lib/analysis/linalg';
 import { Rng } from '../../lib/data/rng';
 
@@ -52,7 +52,7 @@ export class StackModel extends nn.Module implements models.TaskModel<StackBatch
 }
 
 /** Batches of utterances with X ~ N(0, I_d): lengths drawn in [minLen, maxLen], right padding filled with `pad`. */
-export function gaussianBatches(o: { utterances: number; batchSize: number; d: number; minLen: number; maxLen: number; seed: number; pad?: number }): StackBatch[] {
+export function gaussianBatches(o: { utterances: number; batchSize: number; d: number; minLen: number; maxLen: number; seed: number; pad?: number; device?: Device }): StackBatch[] {
   const rng = new Rng(o.seed);
   const out: StackBatch[] = [];
   for (let u = 0; u < o.utterances; u += o.batchSize) {
@@ -64,7 +64,7 @@ export function gaussianBatches(o: { utterances: number; batchSize: number; d: n
       const v = rng.normal();
       data[(b * T + t) * o.d + j] = t < lengths[b] ? v : (o.pad ?? 0) * v;
     }
-    out.push({ ids: Array.from({ length: B }, (_, b) => `u${u + b}`), x: tensor(data, [B, T, o.d]), lengths });
+    out.push({ ids: Array.from({ length: B }, (_, b) => `u${u + b}`), x: tensor(data, [B, T, o.d], { device: o.device }), lengths });
   }
   return out;
 }

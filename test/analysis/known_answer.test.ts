@@ -15,6 +15,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { analysis } from '../../lib';
+import { describeCuda } from '../helpers/devices';
 import { gaussianBatches, LinearGaussianLayer, StackModel, stackTruth, thresholdTruth } from './helpers';
 
 const c = Math.cos(0.7);
@@ -95,3 +96,27 @@ test('linear-Gaussian stack: every layer, data processing, ordering, I(T; Y), ca
   }
   fs.rmSync(dir, { recursive: true, force: true });
 }, 600000);
+
+describeCuda('on CUDA', () => {
+  test('linear-Gaussian stack: every layer within tolerance, probe near the exact I(T; Y)', async () => {
+    const truth = stackTruth(SPEC);
+    const ityTruth = thresholdTruth(SPEC, W, 40000, 5);
+    const model = new StackModel(SPEC.map((l, i) => new LinearGaussianLayer(l.A, l.sigma, 10 + i)));
+    const batches = gaussianBatches({ utterances: 48, batchSize: 8, d: 4, minLen: 60, maxLen: 120, seed: 3, pad: 5, device: 'cuda' });
+    const y = (b: (typeof batches)[number]) => {
+      const [B, T, d] = b.x.shape;
+      const x = b.x.dataSync();
+      return Array.from({ length: B }, (_, i) => Int32Array.from({ length: T }, (_, t) => (W.reduce((a, w, k) => a + w * x[(i * T + t) * d + k], 0) > 0 ? 1 : 0)));
+    };
+    const r = await analysis.layerwiseMi(model, batches, {
+      layers: [1, 2, 3, 4, 5], pca: false, noise: 0, perUtterance: 100, maxFrames: 4000, seeds: 4, y, device: 'cuda', ityCritic: false,
+      estimator: { batchSize: 128, steps: 600, hidden: [32, 32], lr: 1e-3 }, probe: { steps: 400 },
+    });
+    for (const b of batches) b.x.dispose();
+    r.layers.forEach((l, i) => {
+      expect(Math.abs(l.ixt.nats - truth[i])).toBeLessThan(0.12 * truth[i] + 0.05);
+      expect(Math.abs(l.ity!.probe!.nats - ityTruth[i])).toBeLessThan(0.06);
+    });
+    for (const p of r.calibration!.points) expect(Math.abs(p.relError)).toBeLessThan(0.15);
+  }, 600000);
+});
