@@ -79,7 +79,9 @@ export interface HubertStageRecord {
 
 /** Progress hooks of the stage (index.ts turns them into ReproduceEvents). */
 export interface HubertHooks {
-  onModel?(name: string): void;
+  /** a model starts (`cached`: finished earlier, its result is reused) and ends */
+  onModel?(name: string, cached: boolean): void;
+  onModelDone?(result: ModelResult): void;
   onStep?(name: string, step: number, total: number, loss: number): void;
   onProgress?(what: string, done: number, total: number): void;
   /** receives a function that stops the current training after its step (saving `last`) */
@@ -245,6 +247,9 @@ async function pretrain(o: HubertModelOptions, dir: string, name: string): Promi
     model.save(weights);
     const rec: PretrainRecord = { steps: fit.step, seconds: fit.elapsedSeconds, parameters: model.numParameters(), weights, dev: devMetrics, chance: o.targets.chance };
     writeFileAtomic(recFile, JSON.stringify(rec, null, 1) + '\n');
+    // hubert.safetensors holds the weights; the trainer's `last` (weights + AdamW moments: ~1.1 GB
+    // for HuBERT base) is no longer needed once pretrain.json exists
+    fs.rmSync(path.join(dir, 'checkpoints'), { recursive: true, force: true });
     return { model, rec };
   } catch (e) {
     freeParams(model as TaskModel<unknown>);
@@ -375,8 +380,10 @@ export async function runHubertStage(o: {
   for (const seed of o.seeds) {
     for (const encoder of encoders) {
       hooks.checkStop?.();
-      hooks.onModel?.(modelName('hubert-ctc', encoder.type, seed));
+      const name = modelName('hubert-ctc', encoder.type, seed);
+      hooks.onModel?.(name, fs.existsSync(path.join(o.dir, name, 'result.json')));
       const r = await trainHubertModel({ dir: o.dir, encoder, seed, preset: o.preset, corpus: o.corpus, targets, data, device: o.device, hooks });
+      hooks.onModelDone?.(r);
       hooks.checkStop?.();
       results.push(r);
     }

@@ -13,15 +13,18 @@
  *                     lists it (small: synth noisy pairs, paper: VoiceBank-DEMAND)
  *   3 classification  CTC phone (synth) or character (LibriSpeech) recognition: Transformer,
  *                     Mamba, ConBiMamba, BiMamba
- *   5 analysis        layer-wise I(X; T_l), I(T_l; Y) of every trained model
+ *   4 self-supervised HuBERT (presets with a `hubert` field: small, paper): MFCC k-means targets,
+ *                     Transformer-, TransBiMamba- and ConBiMamba-HuBERT pre-trained, then
+ *                     fine-tuned with CTC (hubert_stage.ts)
+ *   5 analysis        layer-wise I(X; T_l), I(T_l; Y) of every trained model (fine-tuned HuBERTs too)
  *   6 report          report.md, report.json, plots, verdict
- * (4, self-supervised HuBERT, belongs to the GPU presets; this build says so and skips it.)
  *
  * --dry-run: 10 steps of every model, one seed, a subset of the data (48 synth utterances, or at
  * most 64 training and 16 dev / test utterances and pairs of a data root) and a short MI
- * estimate. On the CPU it also shrinks every model to 2 layers of d 64 and batches to 2000
- * frames: it validates the pipeline (data, config, every stage, the report), not the sizes; on
- * CUDA the preset's model and batch sizes are kept, so a dry run also shows that they fit.
+ * estimate. On the CPU it also shrinks every model to 2 layers of d 64 (HuBERT's front end to 32
+ * channels) and batches to 2000 frames: it validates the pipeline (data, config, every stage, the
+ * report), not the sizes; on CUDA the preset's model and batch sizes are kept, so a dry run also
+ * shows that they fit.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -33,6 +36,7 @@ import { EnhancementSplits, loadEnhancementSplit, loadEnhancementSplits, trainEn
 import { matchEncoders, MatchedEncoder } from './encoders';
 import { analyseModel, corpusAlignments, ctcAlignments, lateRise, MiRecord } from './mi_stage';
 import { inspectRunData, prepareRealCorpus } from './realdata';
+import { HubertStageRecord, hubertEncoders, runHubertStage } from './hubert_stage';
 import { getPreset, Preset, PresetName, PRESETS } from './presets';
 import { writeReport, ReportFiles } from './report';
 import { runStage, StageEvents } from './stages';
@@ -132,6 +136,12 @@ export function resolvePreset(o: ReproduceOptions): Preset {
       p.reconstruction.train = small(p.reconstruction.train);
       p.classification.train = small(p.classification.train);
       if (p.enhancement) p.enhancement.train = small(p.enhancement.train);
+      if (p.hubert) {
+        p.hubert = {
+          ...p.hubert, model: { ...DRY_RUN_MODEL }, extractorChannels: Math.min(p.hubert.extractorChannels, 32),
+          pretrain: small(p.hubert.pretrain), finetune: small(p.hubert.finetune),
+        };
+      }
     }
     // a batch of the MI critic must fit in the held-out split of the few frames a dry run samples;
     // one utterance per model for the paper protocol (100 critic epochs per utterance and layer)
@@ -183,7 +193,8 @@ export async function reproduce(o: ReproduceOptions = {}): Promise<ReproduceResu
   const fpCorpus = JSON.stringify(dataInfo ? [preset.corpus, dataRoot, dataInfo.librispeech?.counts, dataInfo.voicebank?.counts ?? null] : preset.corpus);
   const fpRecon = fp(fpCorpus, preset.model, preset.reconstruction, ...(preset.enhancement ? [preset.enhancement] : []));
   const fpCls = fp(fpCorpus, preset.model, preset.classification);
-  const fpAnalysis = fp(fpRecon, fpCls, preset.analysis);
+  const fpHub = fp(fpCorpus, preset.model, preset.hubert);
+  const fpAnalysis = fp(fpRecon, fpCls, ...(preset.hubert ? [fpHub] : []), preset.analysis);
   fs.mkdirSync(out, { recursive: true });
   writeFileAtomic(path.join(out, 'config.json'), JSON.stringify({ preset, device, seeds, dataRoot, dryRun: !!o.dryRun }, null, 1) + '\n');
 
@@ -214,10 +225,14 @@ export async function reproduce(o: ReproduceOptions = {}): Promise<ReproduceResu
     const clsEnc = matchEncoders(preset.classification.encoders, preset.model);
     const enhEnc = preset.enhancement ? matchEncoders(preset.enhancement.encoders, preset.model) : [];
     const params = (m: MatchedEncoder[]) => Object.fromEntries(m.map((e) => [e.type, e.parameters]));
-    const nModels = (recEnc.length + clsEnc.length + enhEnc.length) * seeds.length;
+    const hubEnc = preset.hubert ? hubertEncoders(preset) : [];
+    const nModels = (recEnc.length + clsEnc.length + enhEnc.length + hubEnc.length) * seeds.length;
     emit({
       kind: 'plan', preset, out, stages: [...STAGES], models: nModels, device,
-      parameters: { reconstruction: params(recEnc), classification: params(clsEnc), ...(enhEnc.length ? { enhancement: params(enhEnc) } : {}) },
+      parameters: {
+        reconstruction: params(recEnc), classification: params(clsEnc), ...(enhEnc.length ? { enhancement: params(enhEnc) } : {}),
+        ...(hubEnc.length ? { 'self-supervised': params(hubEnc) } : {}),
+      },
     });
 
     const progress = (done: number, n: number, what: string) => emit({ kind: 'progress', what, done, total: n });
@@ -256,11 +271,24 @@ export async function reproduce(o: ReproduceOptions = {}): Promise<ReproduceResu
     }, events);
     const recon = stage2.filter((r) => r.task === 'reconstruction');
     const cls = await runStage(out, 3, total, 'classification', fpCls, (ctx) => trainAll('ctc', clsEnc, ctx.dir), events);
-    const results = [...stage2, ...cls];
-    await runStage(out, 4, total, 'self-supervised', fp(preset.hubert), async () => {
-      emit({ kind: 'note', message: preset.hubert ? 'the HuBERT stage of this preset is not wired into reproduce yet: skipped (see the issue notes)' : `preset ${preset.name} has no self-supervised stage` });
-      return { skipped: true };
+    const hub = await runStage(out, 4, total, 'self-supervised', fpHub, async (ctx): Promise<HubertStageRecord | null> => {
+      if (!preset.hubert) {
+        emit({ kind: 'note', message: `preset ${preset.name} has no self-supervised stage` });
+        return null;
+      }
+      return runHubertStage({
+        dir: ctx.dir, preset, corpus, train, dev, test, device, seeds, encoders: hubEnc,
+        hooks: {
+          onModel: (name, cached) => emit({ kind: 'model', name, done: finished, total: nModels, cached }),
+          onModelDone: () => { stopCurrent = null; ++finished; },
+          onStep: (name, step, n, loss) => emit({ kind: 'step', model: name, step, total: n, loss }),
+          onProgress: (what, d, n) => progress(d, n, what),
+          onTrainer: (stop) => { stopCurrent = stop; },
+          checkStop,
+        },
+      });
     }, events);
+    const results = [...stage2, ...cls, ...(hub?.results ?? [])];
     const mi = await runStage(out, 5, total, 'analysis', fpAnalysis, async (ctx) => {
       // Y: the synth corpus' phone alignments; on LibriSpeech characters placed by CTC forced
       // alignment (mi_stage.ts), for the LibriSpeech models only (VoiceBank has other utterances).
@@ -284,7 +312,7 @@ export async function reproduce(o: ReproduceOptions = {}): Promise<ReproduceResu
       const baselines = { reconstructionMeanL1: recon.length ? meanSpectrumL1(corpus) : null };
       const v = verdict(results, rises, baselines);
       const files = writeReport({
-        outDir: out, corpus, results, mi, verdict: v, baselines,
+        outDir: out, corpus, results, mi, verdict: v, baselines, hubert: hub,
         encoders: { reconstruction: recEnc, classification: clsEnc, ...(enhEnc.length ? { enhancement: enhEnc } : {}) },
         info: { preset, device, seeds, startedAt, seconds: (Date.now() - t0) / 1000, stageSeconds, version: packageVersion(), dryRun: !!o.dryRun },
       });

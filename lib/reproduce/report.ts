@@ -16,6 +16,8 @@ import type { LineSeries } from '../plot/line';
 import type { PathSeries } from '../plot/path';
 import { writeFileAtomic } from '../train/atomic';
 import type { CorpusRecord } from './corpus';
+import { hubertTable } from './hubert_report';
+import type { HubertStageRecord } from './hubert_stage';
 import type { MiRecord } from './mi_stage';
 import type { MatchedEncoder } from './encoders';
 import type { Preset } from './presets';
@@ -44,6 +46,8 @@ export interface ReportInput {
   mi: MiRecord[];
   verdict: VerdictItem[];
   baselines: { reconstructionMeanL1: number | null };
+  /** stage 4's record (targets, encoders), or null when the preset has no HuBERT stage */
+  hubert?: HubertStageRecord | null;
 }
 
 export interface ReportFiles {
@@ -53,7 +57,7 @@ export interface ReportFiles {
 }
 
 const LABEL: Record<string, string> = { transformer: 'Transformer', conformer: 'Conformer', mamba: 'Mamba', bimamba: 'BiMamba', conbimamba: 'ConBiMamba', transbimamba: 'TransBiMamba' };
-const TASK: Record<string, string> = { ctc: 'CTC', reconstruction: 'Recon', enhancement: 'Enh' };
+const TASK: Record<string, string> = { ctc: 'CTC', reconstruction: 'Recon', enhancement: 'Enh', 'hubert-ctc': 'HuBERT-CTC' };
 const f3 = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(3));
 const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
 const f2 = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(2));
@@ -146,15 +150,17 @@ export function writeReport(inp: ReportInput): ReportFiles {
     const [task, enc] = k.split('|');
     const rs = results.filter((r) => r.task === task && r.encoder === enc);
     const s = summary(results, task, enc)!;
-    const fmt = task === 'ctc' ? pct : task === 'enhancement' ? f2 : f3;
+    const ctc = task === 'ctc' || task === 'hubert-ctc';
+    const fmt = ctc ? pct : task === 'enhancement' ? f2 : f3;
     const t = rs.reduce((a, r) => a + r.trainSeconds, 0) / rs.length;
-    const what = task === 'ctc' ? `CTC ${M === 'CER' ? 'character' : 'phone'} recognition` : task === 'enhancement' ? 'speech enhancement' : 'masked-spectrogram reconstruction';
-    const metric = task === 'ctc' ? M : task === 'enhancement' ? 'SI-SDR [dB]' : 'masked-L1';
+    const what = ctc ? `${task === 'hubert-ctc' ? 'HuBERT + ' : ''}CTC ${M === 'CER' ? 'character' : 'phone'} recognition` : task === 'enhancement' ? 'speech enhancement' : 'masked-spectrogram reconstruction';
+    const metric = ctc ? M : task === 'enhancement' ? 'SI-SDR [dB]' : 'masked-L1';
     md.push(`| ${what} | ${LABEL[enc] ?? enc} | ${(rs[0].parameters / 1e6).toFixed(2)} M (${(rs[0].encoderParameters / 1e6).toFixed(2)} M) | ${metric} | ${fmt(s.mean)}${s.n > 1 ? ` ± ${fmt((s.hi - s.lo) / 2)}` : ''} | ${rs.map((r) => fmt(corpusValue(r))).join(', ')} | ${t.toFixed(0)} s |`);
   }
   md.push('');
   if (inp.baselines.reconstructionMeanL1 !== null) md.push(`Trivial baselines: an empty CTC output has ${M} 100 %; predicting the training set's mean spectrum has masked-L1 ${f3(inp.baselines.reconstructionMeanL1)}.`, '');
   md.push(...enhancementTable(results));
+  md.push(...hubertTable(inp.hubert, results));
   md.push(`Encoders of a task have equal depth (${p.model.layers}) and width (d ${p.model.dModel}); each family's size knob is set so the encoder parameter counts nearly match (FFN width for attention stacks, \`expand\` for Mamba stacks; ConBiMamba with FFN = d, expand 1 is the reference).`, '');
 
   md.push('## Layer-wise mutual information', '');
@@ -184,6 +190,6 @@ export function writeReport(inp: ReportInput): ReportFiles {
   const mdFile = path.join(outDir, 'report.md');
   const jsonFile = path.join(outDir, 'report.json');
   writeFileAtomic(mdFile, md.join('\n') + '\n');
-  writeFileAtomic(jsonFile, JSON.stringify({ info, corpus, encoders: inp.encoders, results, verdict: inp.verdict, baselines: inp.baselines, mi: inp.mi.map((m) => ({ ...m })), plots }, null, 1) + '\n');
+  writeFileAtomic(jsonFile, JSON.stringify({ info, corpus, encoders: { ...inp.encoders, ...(inp.hubert ? { 'self-supervised': inp.hubert.encoders } : {}) }, ...(inp.hubert ? { hubertTargets: inp.hubert.targets } : {}), results, verdict: inp.verdict, baselines: inp.baselines, mi: inp.mi.map((m) => ({ ...m })), plots }, null, 1) + '\n');
   return { md: mdFile, json: jsonFile, plots };
 }

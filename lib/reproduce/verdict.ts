@@ -13,13 +13,18 @@
  *   C2 classification   with the extra modules Mamba reaches the Transformer: PER ConBiMamba −
  *                       Transformer < 0 (supported) / > 0 (not supported)
  *   C3 classification   bidirectionality alone is not enough: PER ConBiMamba − BiMamba < 0
+ *   S1 self-supervised  (stage 4) fine-tuned with CTC, TransBiMamba-HuBERT reaches
+ *                       Transformer-HuBERT: PER TransBiMamba-HuBERT − Transformer-HuBERT < 0
+ *   S2 self-supervised  likewise ConBiMamba-HuBERT − Transformer-HuBERT < 0
  *   A1 asymmetry        Mamba's relative gap to the Transformer is larger in classification than
  *                       in reconstruction (per seed: gap_cls − gap_rec > 0)
  *   M1 MI               the better classifier shows the larger late-layer rise of I(X; T_l) (the
  *                       "reconstruction step"): rise(ConBiMamba CTC) − rise(Mamba CTC) > 0
  *   B  baselines        every CTC model beats the empty-output baseline (PER 1.0), every
  *                       reconstruction model the mean-spectrum baseline, and every enhancement
- *                       model improves SI-SDR over its noisy input
+ *                       model improves SI-SDR over its noisy input; every HuBERT pre-training
+ *                       beats chance on masked frames (B4: dev masked accuracy above the most
+ *                       frequent cluster's share) and every fine-tuned HuBERT the empty output (B5)
  * Task comparisons use the hierarchical paired bootstrap over seeds and test utterances
  * (stats.ts); A1 and M1 use t-intervals over seeds (and estimator seeds for M1).
  */
@@ -116,6 +121,15 @@ export function verdict(results: readonly ModelResult[], rises: ReadonlyMap<stri
   add('C3', `classification: bidirectionality alone is not enough (ConBiMamba ${M} below BiMamba ${M})`,
     `ConBiMamba ${M} ${fmtSummary(cC, true)} vs BiMamba ${fmtSummary(bC, true)}`, compare(results, 'ctc', 'conbimamba', 'bimamba'));
 
+  // S1, S2: the fine-tuned HuBERTs of stage 4 (presets with a HuBERT stage only).
+  if (results.some((r) => r.task === 'hubert-ctc')) {
+    const hT = summary(results, 'hubert-ctc', 'transformer');
+    for (const [id, enc, name] of [['S1', 'transbimamba', 'TransBiMamba'], ['S2', 'conbimamba', 'ConBiMamba']] as const) {
+      add(id, `self-supervised: fine-tuned with CTC, ${name}-HuBERT reaches Transformer-HuBERT (${name}-HuBERT ${M} below Transformer-HuBERT ${M})`,
+        `${name}-HuBERT ${M} ${fmtSummary(summary(results, 'hubert-ctc', enc), true)} vs Transformer-HuBERT ${fmtSummary(hT, true)}`, compare(results, 'hubert-ctc', enc, 'transformer'));
+    }
+  }
+
   // A1: per seed, relative gaps (Mamba − Transformer) / Transformer in each task.
   const rm = rows(results, 'reconstruction', 'mamba'), rt = rows(results, 'reconstruction', 'transformer');
   const cm = rows(results, 'ctc', 'mamba'), ct = rows(results, 'ctc', 'transformer');
@@ -172,6 +186,20 @@ export function verdict(results: readonly ModelResult[], rises: ReadonlyMap<stri
     items.push({
       id: 'B3', claim: 'every enhancement model improves SI-SDR over its noisy input', comparison: `${ok} of ${enhModels.length} with SI-SDRi > 0 dB (noisy input ${db(enhModels[0].test.sisdrNoisy ?? NaN)})`,
       difference: null, decision: ok === enhModels.length ? 'supported' : 'not supported',
+    });
+  }
+  const hub = results.filter((r) => r.task === 'hubert-ctc');
+  if (hub.length) {
+    const above = hub.filter((r) => r.pretrain && r.pretrain.dev.acc_m > r.pretrain.chance).length;
+    items.push({
+      id: 'B4', claim: 'every HuBERT pre-training predicts masked targets better than chance (always the most frequent cluster)',
+      comparison: `${above} of ${hub.length} with dev masked accuracy above ${pct(hub[0].pretrain?.chance ?? NaN)} (${hub.map((r) => pct(r.pretrain?.dev.acc_m ?? NaN)).join(', ')})`,
+      difference: null, decision: above === hub.length ? 'supported' : 'not supported',
+    });
+    const ok = hub.filter((r) => corpusValue(r) < 1).length;
+    items.push({
+      id: 'B5', claim: `every fine-tuned HuBERT beats the empty-output baseline (${M} 100 %)`, comparison: `${ok} of ${hub.length} models below 100 % ${M}`,
+      difference: null, decision: ok === hub.length ? 'supported' : 'not supported',
     });
   }
   return items;
