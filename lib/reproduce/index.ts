@@ -48,6 +48,9 @@ export type { Preset, PresetName } from './presets';
 export type { ModelResult } from './training';
 export type { VerdictItem } from './verdict';
 export { meanCi, pairedBootstrap, decide, t975 } from './stats';
+export { runHubertStage, hubertEncoders } from './hubert_stage';
+export type { HubertStageRecord, HubertHooks } from './hubert_stage';
+export type { HubertTargetsRecord } from './hubert_data';
 
 /** Options of reproduce(); every one has a default. */
 export interface ReproduceOptions {
