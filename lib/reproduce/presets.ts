@@ -75,9 +75,9 @@ export function getPreset(name: PresetName): Preset {
       return {
         name, description: 'the default: synth corpus, 2 seeds, 4-layer models (≤ 10 minutes on a 2-core CPU)',
         corpus: { source: 'synth', numUtterances: 480, numSpeakers: 24, minSeconds: 1.2, maxSeconds: 2.4, espeak: false },
-        seeds: 2, model: { layers: 4, dModel: 96, heads: 4, dropout: 0.05, dState: 8 },
-        reconstruction: { encoders: RECON, train: train(120, 6000, 2e-3, 60), maskProb: 0.3, maskSpan: 5 },
-        classification: { encoders: CLASS, train: train(200, 6000, 2e-3, 100), frontend: 'conv2d4' },
+        seeds: 2, model: { layers: 4, dModel: 64, heads: 4, dropout: 0.05, dState: 8 },
+        reconstruction: { encoders: RECON, train: train(100, 2000, 3e-3, 50), maskProb: 0.3, maskSpan: 5 },
+        classification: { encoders: CLASS, train: train(150, 4000, 3e-3, 75), frontend: 'conv2d4' },
         enhancement: null, hubert: null,
         analysis: { maxFrames: 3000, seeds: 2, steps: 400, pca: 16, batchSize: 256, probeSteps: 500, paperUtterances: 2, calibrate: true },
         budget: { minutes: 10, device: 'cpu' },
