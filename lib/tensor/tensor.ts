@@ -256,16 +256,26 @@ export class Tensor {
     return build(0, 0);
   }
 
-  /** Frees the native memory now. Idempotent; any later use throws `[op] tensor was disposed`. */
+  /**
+   * Frees the native memory now, with this tensor's `.grad` (a leaf's accumulated gradient).
+   * When it was the last live output of an autograd node that no later op uses, the node's
+   * saved tensors are freed too (and so on upstream). Idempotent; any later use throws
+   * `[op] tensor was disposed`.
+   */
   dispose(): void {
     const h = this._h;
     if (h === null) return;
     this._h = null;
-    this._node = null; // let the graph (and its saved tensors) go once nothing else needs it
+    const node = this._node;
+    this._node = null;
     registry.unregister(this);
     untrack(this);
     h.dispose();
     release(h);
+    const g = this.grad;
+    this.grad = null;
+    if (g !== null && g !== this) g.dispose();
+    if (node !== null) node.unref();
   }
 
   /** Short description: shape, dtype, device and up to 6 values. */
