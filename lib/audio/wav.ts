@@ -19,7 +19,8 @@
  */
 
 import * as fs from 'fs';
-import * as path from 'path';
+
+import { writeFileAtomic } from '../io/atomic';
 
 // Bound once: under jest (a vm context) a global `Math.round` lookup per sample is ~10× slower.
 const { round } = Math;
@@ -397,21 +398,8 @@ function writeSamples(b: Buffer, start: number, channels: ArrayLike<number>[], f
   }
 }
 
-/** Writes `data` to `file` atomically: into a temporary file in the same folder, then rename, so a
- *  crash or a failed write never leaves a half-written file under the final name (rename within
- *  one file system is atomic on POSIX). Creates the folder if needed. */
-export function writeFileAtomic(file: string, data: Uint8Array | string): void {
-  const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    try { fs.unlinkSync(tmp); } catch { /* the temp file may never have been created */ }
-    throw e;
-  }
-}
+// writeFileAtomic lives in lib/io/atomic.ts; re-exported for the callers that import it from here.
+export { writeFileAtomic };
 
 /** Encodes `audio` (see encodeWav for formats and clipping) and writes it to `file` atomically
  *  (temporary file + rename). Errors start with `[writeWav] <file>:`. */
