@@ -48,6 +48,12 @@ export interface ReadOptions {
   mono?: boolean;
   /** name used in error messages when decoding a buffer (default '<buffer>') */
   name?: string;
+  /**
+   * Keep NaN and ±Infinity samples of float WAV data (default false: they are an error naming
+   * channel and sample, as writeWav refuses to write them; float64 values beyond the float32
+   * range count as Infinity).
+   */
+  allowNonFinite?: boolean;
 }
 
 export interface EncodeOptions {
@@ -245,13 +251,23 @@ export function downmix(channels: Float32Array[]): Float32Array {
  *  Errors name `opts.name` and the problem, e.g. `[decodeWav] x.wav: data chunk says 32000 bytes
  *  but only 1200 remain`. */
 export function decodeWav(buf: Uint8Array, opts: ReadOptions = {}): AudioData {
-  return decodeAs(buf, opts.name ?? '<buffer>', 'decodeWav', opts.mono ?? false);
+  return decodeAs(buf, opts.name ?? '<buffer>', 'decodeWav', opts);
 }
 
-function decodeAs(buf: Uint8Array, name: string, op: string, mono: boolean): AudioData {
+function decodeAs(buf: Uint8Array, name: string, op: string, opts: ReadOptions): AudioData {
+  const mono = opts.mono ?? false;
   const info = parseWavHeader(buf, name, op);
   const bytes = buf.subarray(info.dataOffset, info.dataOffset + info.dataBytes);
   const channels = deinterleave(bytes, info.numChannels, info.format);
+  if ((info.format === 'float32' || info.format === 'float64') && !opts.allowNonFinite) {
+    channels.forEach((ch, c) => {
+      for (let i = 0; i < ch.length; i++) {
+        if (!Number.isFinite(ch[i])) {
+          throw new Error(`[${op}] ${name}: channel ${c} sample ${i} is ${ch[i]}; float WAV data must be finite (pass { allowNonFinite: true } to keep it)`);
+        }
+      }
+    });
+  }
   return {
     sampleRate: info.sampleRate,
     channels: mono ? [downmix(channels)] : channels,
@@ -270,9 +286,9 @@ export function readWav(pathOrBuffer: string | Uint8Array, opts: ReadOptions = {
     } catch (e) {
       throw new Error(`[readWav] ${pathOrBuffer}: cannot read file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
     }
-    return decodeAs(buf, pathOrBuffer, 'readWav', opts.mono ?? false);
+    return decodeAs(buf, pathOrBuffer, 'readWav', opts);
   }
-  return decodeAs(pathOrBuffer, opts.name ?? '<buffer>', 'readWav', opts.mono ?? false);
+  return decodeAs(pathOrBuffer, opts.name ?? '<buffer>', 'readWav', opts);
 }
 
 /** Reads only the header of a WAV file (its first 64 KiB, more if chunks before 'data' are larger)
