@@ -186,7 +186,13 @@ async function decodeFlacAs(buf: Uint8Array, name: string, op: string, mono: boo
   const extra = bytesPer * 8 - info.bitsPerSample;
   if (extra > 0) {
     const k = 2 ** extra;
-    for (const ch of channels) for (let i = 0; i < ch.length; i++) ch[i] *= k;
+    for (const ch of channels) {
+      for (let i = 0; i < ch.length; i++) {
+        const v = (ch[i] *= k);
+        // Frames coded at a larger depth than STREAMINFO declares decode to values past full scale.
+        if (v < -1 || v >= 1) bad(`sample ${i} is ${v * 2 ** (info.bitsPerSample - 1)}, outside the ${info.bitsPerSample}-bit range STREAMINFO declares (corrupt file)`);
+      }
+    }
   }
   if (mono) channels = [downmix(channels)];
   return { sampleRate: info.sampleRate, channels, format, bitsPerSample: info.bitsPerSample };

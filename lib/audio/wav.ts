@@ -27,7 +27,8 @@ const { round } = Math;
 
 export type SampleFormat = 'pcm8' | 'pcm16' | 'pcm24' | 'pcm32' | 'float32' | 'float64';
 
-/** Decoded audio: one Float32Array per channel, all the same length, in [-1, 1) for PCM. */
+/** Decoded audio: one Float32Array per channel, all the same length, in [-1, 1) for PCM (pcm32's
+ *  largest value, 1 - 2^-31, rounds to 1 in float32). */
 export interface AudioData {
   sampleRate: number;
   channels: Float32Array[];

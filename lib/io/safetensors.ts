@@ -95,6 +95,9 @@ function parseHeader(buf: Uint8Array, file: string): { entries: Entry[]; metadat
     }
     if (!info || typeof info !== 'object' || Array.isArray(info)) throw bad(file, `tensor '${name}' must be an object with dtype, shape and data_offsets`);
     const { dtype, shape, data_offsets: off } = info as { dtype: unknown; shape: unknown; data_offsets: unknown };
+    for (const [field, v] of [['dtype', dtype], ['shape', shape], ['data_offsets', off]] as const) {
+      if (v === undefined) throw bad(file, `tensor '${name}' has no ${field}`);
+    }
     if (typeof dtype !== 'string' || !Object.prototype.hasOwnProperty.call(SIZES, dtype)) {
       throw bad(file, `tensor '${name}' has unsupported dtype ${typeof dtype === 'string' ? `'${dtype}'` : JSON.stringify(dtype)}`);
     }

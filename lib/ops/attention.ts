@@ -89,8 +89,8 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   // With malformed q/k the addon reports their shapes; lengths are checked against valid ones.
   const shaped = q.ndim === 4 && k.ndim === 4;
   const none = { t: null, own: false };
-  const kl = shaped ? lengthsArg('keyLengths', opts.keyLengths, q.shape[0], k.shape[2], 'Lk', device) : none;
-  const ql = shaped ? lengthsArg('queryLengths', opts.queryLengths, q.shape[0], q.shape[2], 'Lq', device) : none;
+  const kl = shaped ? lengthsArg('keyLengths', opts.keyLengths, q.shape[0], k.shape[2], '', device) : none;
+  const ql = shaped ? lengthsArg('queryLengths', opts.queryLengths, q.shape[0], q.shape[2], '', device) : none;
   try {
     const klh: NativeHandle | null = kl.t ? kl.t.handle('attention') : null;
     const qlh: NativeHandle | null = ql.t ? ql.t.handle('attention') : null;

@@ -23,7 +23,7 @@ import { clamp, div } from './elementwise';
 import { mean, sum } from './reduce';
 import { contiguous } from './shape';
 import { Lengths, lengthsTensor } from './lengths';
-import { checkTensor, recycled, shapeStr, wrap } from './util';
+import { checkTensor, optionsArg, recycled, shapeStr, wrap } from './util';
 import type { Reduction } from './loss';
 
 /** Options of ctcLoss. */
@@ -43,6 +43,9 @@ export function ctcLoss(logProbs: Tensor, targets: Tensor, inputLengths: Lengths
   const op = 'ctcLoss';
   checkTensor(op, 'logProbs', logProbs);
   checkTensor(op, 'targets', targets);
+  opts = optionsArg(op, opts);
+  if (inputLengths === null || inputLengths === undefined) throw new Error(`[${op}] inputLengths are required (B values)`);
+  if (targetLengths === null || targetLengths === undefined) throw new Error(`[${op}] targetLengths are required (B values)`);
   if (logProbs.ndim !== 3) throw new Error(`[${op}] logProbs must have shape (B, T, C), got ${shapeStr(logProbs.shape)}`);
   const B = logProbs.shape[0];
   if (targets.ndim !== 2 || targets.shape[0] !== B) {

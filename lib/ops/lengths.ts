@@ -41,13 +41,17 @@ function checkValues(op: string, name: string, v: ArrayLike<number>, batch: numb
   for (let i = 0; i < batch; ++i) {
     const n = v[i];
     if (typeof n !== 'number' || !Number.isInteger(n)) {
-      throw new Error(`[${op}] ${name}[${i}] = ${describeValue(n)} must be an integer in [0, ${maxName} = ${max}]`);
+      throw new Error(`[${op}] ${name}[${i}] = ${describeValue(n)} must be an integer in [0, ${bound(max, maxName)}]`);
     }
     // The addon's wording for tensor lengths, so both forms read alike.
-    if (n < 0 || n > max) throw new Error(`[${op}] ${name}[${i}] = ${n} is outside [0, ${maxName} = ${max}]`);
+    if (n < 0 || n > max) throw new Error(`[${op}] ${name}[${i}] = ${n} is outside [0, ${bound(max, maxName)}]`);
     out[i] = n;
   }
   return out;
+}
+
+function bound(max: number, maxName: string): string {
+  return maxName ? `${maxName} = ${max}` : String(max);
 }
 
 function describeValue(n: unknown): string {

@@ -327,6 +327,7 @@ export function operand(op: string, x: Tensor | number): NativeHandle | number {
 /** @internal */
 export function describe(x: unknown): string {
   if (x === null) return 'null';
+  if (x === undefined) return 'undefined';
   if (Array.isArray(x)) return 'an array';
   if (typeof x === 'object') return (x as object).constructor?.name ?? 'object';
   return `${typeof x} ${String(x)}`;
