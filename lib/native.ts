@@ -12,9 +12,11 @@ import * as path from 'path';
 /** Opaque native tensor handle (native/binding/tensor_wrap.cc). */
 export interface NativeHandle {
   shape(): number[];
-  meta(): [number[], string, string];
-  dataSync(): Float32Array | Int32Array;
-  data(): Promise<Float32Array | Int32Array>;
+  /** [shape, dtype, device]; `op` names the caller in errors. */
+  meta(op?: string): [number[], string, string];
+  /** Values into `dst` (4 bytes per element) or a new ArrayBuffer. */
+  dataSync(dst?: ArrayBuffer): Float32Array | Int32Array;
+  data(dst?: ArrayBuffer): Promise<Float32Array | Int32Array>;
   dispose(): void;
   isDisposed(): boolean;
   to(dtype: string, device: string, recycle?: NativeHandle): NativeHandle;

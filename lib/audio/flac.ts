@@ -31,6 +31,8 @@ interface FlacMetadata {
 }
 
 interface FlacDecoder {
+  /** Decoded frames so far: per frame, one buffer per channel (libflacjs's write callback). */
+  readonly data: Uint8Array[][];
   decode(data: Uint8Array): boolean;
   getSamples(interleaved: true): Uint8Array;
   getState(): number;
@@ -129,13 +131,12 @@ async function decodeFlacAs(buf: Uint8Array, name: string, op: string, mono: boo
   const { lib, Decoder } = await loadFlac();
   const dec = new Decoder(lib, { verify: false });
   let bytes: Uint8Array;
-  let meta: FlacMetadata | undefined;
+  let ok: boolean;
   try {
     // libflacjs logs decoder errors with console.error; its return value and state carry them too.
     const origError = console.error;
     const logged: string[] = [];
     console.error = (...a: unknown[]) => { logged.push(a.map(String).join(' ')); };
-    let ok: boolean;
     try {
       const data = new Uint8Array(buf.byteLength);
       data.set(buf);
@@ -143,21 +144,38 @@ async function decodeFlacAs(buf: Uint8Array, name: string, op: string, mono: boo
     } finally {
       console.error = origError;
     }
-    meta = dec.metadata;
-    // A cut-off file ends in END_OF_STREAM with ok = false; the sample count below names that case.
+    // A cut-off file ends in END_OF_STREAM with ok = false: named below, with or without a total.
     const state = dec.getState();
-    if (!meta || (!ok && (state !== STATE_END_OF_STREAM || logged.length > 0))) {
+    if (!dec.metadata || (!ok && (state !== STATE_END_OF_STREAM || logged.length > 0))) {
       bad(`decoding failed${logged.length ? `: ${logged[0]}` : ` (decoder state ${STATE_NAMES[state] ?? state})`}`);
     }
+    // Every frame must carry the channels STREAMINFO declares: the interleaver reads that many
+    // (a frame with fewer made it throw a bare TypeError; one with more was silently cut).
+    dec.data.forEach((frame, i) => {
+      if (!Array.isArray(frame) || frame.length !== info.numChannels) {
+        bad(`frame ${i} has ${Array.isArray(frame) ? frame.length : 0} channels but STREAMINFO says ${info.numChannels}`);
+      }
+    });
     bytes = dec.getSamples(true);
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (msg.startsWith(`[${op}] `)) throw e;
+    // Anything else thrown inside the decoder still names the op and the file.
+    throw new Error(`[${op}] ${name}: decoding failed: ${msg}`);
   } finally {
     dec.destroy();
   }
   const bytesPer = Math.ceil(info.bitsPerSample / 8);
   const format = `pcm${bytesPer * 8}` as SampleFormat;
   const got = bytes.byteLength / (bytesPer * info.numChannels);
+  if (!Number.isInteger(got)) bad(`decoded ${bytes.byteLength} bytes, not whole frames of ${info.numChannels} x ${bytesPer} bytes`);
   if (info.numFrames > 0 && got !== info.numFrames) {
     bad(`STREAMINFO says ${info.numFrames} samples per channel but ${got} were decoded (truncated file?)`);
+  }
+  if (!ok) {
+    // Streaming encoders write total samples 0 (unknown) and no MD5: the decoder running out of
+    // data mid-frame is then the only sign of a cut file.
+    bad(`the stream ends in the middle of a frame after ${got} samples per channel (truncated file?)`);
   }
   if (!/^0+$/.test(info.md5)) {
     const md5 = flacMd5(bytes, bytesPer);
@@ -168,7 +186,13 @@ async function decodeFlacAs(buf: Uint8Array, name: string, op: string, mono: boo
   const extra = bytesPer * 8 - info.bitsPerSample;
   if (extra > 0) {
     const k = 2 ** extra;
-    for (const ch of channels) for (let i = 0; i < ch.length; i++) ch[i] *= k;
+    for (const ch of channels) {
+      for (let i = 0; i < ch.length; i++) {
+        const v = (ch[i] *= k);
+        // Frames coded at a larger depth than STREAMINFO declares decode to values past full scale.
+        if (v < -1 || v >= 1) bad(`sample ${i} is ${v * 2 ** (info.bitsPerSample - 1)}, outside the ${info.bitsPerSample}-bit range STREAMINFO declares (corrupt file)`);
+      }
+    }
   }
   if (mono) channels = [downmix(channels)];
   return { sampleRate: info.sampleRate, channels, format, bitsPerSample: info.bitsPerSample };

@@ -48,6 +48,14 @@ export class Rng {
     this.spare = r * Math.sin(2 * Math.PI * v);
     return r * Math.cos(2 * Math.PI * v);
   }
+
+  /** An independent copy at the same point of the stream (to replay a stretch of draws). */
+  clone(): Rng {
+    const c = new Rng(0);
+    c.state = this.state;
+    c.spare = this.spare;
+    return c;
+  }
 }
 
 /** Returns a function giving uniform floats in [0, 1) from `seed` (mulberry32 after splitmix32). */

@@ -19,14 +19,16 @@
  */
 
 import * as fs from 'fs';
-import * as path from 'path';
+
+import { writeFileAtomic } from '../io/atomic';
 
 // Bound once: under jest (a vm context) a global `Math.round` lookup per sample is ~10× slower.
 const { round } = Math;
 
 export type SampleFormat = 'pcm8' | 'pcm16' | 'pcm24' | 'pcm32' | 'float32' | 'float64';
 
-/** Decoded audio: one Float32Array per channel, all the same length, in [-1, 1) for PCM. */
+/** Decoded audio: one Float32Array per channel, all the same length, in [-1, 1) for PCM (pcm32's
+ *  largest value, 1 - 2^-31, rounds to 1 in float32). */
 export interface AudioData {
   sampleRate: number;
   channels: Float32Array[];
@@ -47,6 +49,12 @@ export interface ReadOptions {
   mono?: boolean;
   /** name used in error messages when decoding a buffer (default '<buffer>') */
   name?: string;
+  /**
+   * Keep NaN and ±Infinity samples of float WAV data (default false: they are an error naming
+   * channel and sample, as writeWav refuses to write them; float64 values beyond the float32
+   * range count as Infinity).
+   */
+  allowNonFinite?: boolean;
 }
 
 export interface EncodeOptions {
@@ -244,13 +252,23 @@ export function downmix(channels: Float32Array[]): Float32Array {
  *  Errors name `opts.name` and the problem, e.g. `[decodeWav] x.wav: data chunk says 32000 bytes
  *  but only 1200 remain`. */
 export function decodeWav(buf: Uint8Array, opts: ReadOptions = {}): AudioData {
-  return decodeAs(buf, opts.name ?? '<buffer>', 'decodeWav', opts.mono ?? false);
+  return decodeAs(buf, opts.name ?? '<buffer>', 'decodeWav', opts);
 }
 
-function decodeAs(buf: Uint8Array, name: string, op: string, mono: boolean): AudioData {
+function decodeAs(buf: Uint8Array, name: string, op: string, opts: ReadOptions): AudioData {
+  const mono = opts.mono ?? false;
   const info = parseWavHeader(buf, name, op);
   const bytes = buf.subarray(info.dataOffset, info.dataOffset + info.dataBytes);
   const channels = deinterleave(bytes, info.numChannels, info.format);
+  if ((info.format === 'float32' || info.format === 'float64') && !opts.allowNonFinite) {
+    channels.forEach((ch, c) => {
+      for (let i = 0; i < ch.length; i++) {
+        if (!Number.isFinite(ch[i])) {
+          throw new Error(`[${op}] ${name}: channel ${c} sample ${i} is ${ch[i]}; float WAV data must be finite (pass { allowNonFinite: true } to keep it)`);
+        }
+      }
+    });
+  }
   return {
     sampleRate: info.sampleRate,
     channels: mono ? [downmix(channels)] : channels,
@@ -269,9 +287,9 @@ export function readWav(pathOrBuffer: string | Uint8Array, opts: ReadOptions = {
     } catch (e) {
       throw new Error(`[readWav] ${pathOrBuffer}: cannot read file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
     }
-    return decodeAs(buf, pathOrBuffer, 'readWav', opts.mono ?? false);
+    return decodeAs(buf, pathOrBuffer, 'readWav', opts);
   }
-  return decodeAs(pathOrBuffer, opts.name ?? '<buffer>', 'readWav', opts.mono ?? false);
+  return decodeAs(pathOrBuffer, opts.name ?? '<buffer>', 'readWav', opts);
 }
 
 /** Reads only the header of a WAV file (its first 64 KiB, more if chunks before 'data' are larger)
@@ -397,21 +415,8 @@ function writeSamples(b: Buffer, start: number, channels: ArrayLike<number>[], f
   }
 }
 
-/** Writes `data` to `file` atomically: into a temporary file in the same folder, then rename, so a
- *  crash or a failed write never leaves a half-written file under the final name (rename within
- *  one file system is atomic on POSIX). Creates the folder if needed. */
-export function writeFileAtomic(file: string, data: Uint8Array | string): void {
-  const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    try { fs.unlinkSync(tmp); } catch { /* the temp file may never have been created */ }
-    throw e;
-  }
-}
+// writeFileAtomic lives in lib/io/atomic.ts; re-exported for the callers that import it from here.
+export { writeFileAtomic };
 
 /** Encodes `audio` (see encodeWav for formats and clipping) and writes it to `file` atomically
  *  (temporary file + rename). Errors start with `[writeWav] <file>:`. */

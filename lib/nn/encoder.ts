@@ -33,6 +33,7 @@ import { Dropout } from './misc';
 import { Module } from './module';
 import { BatchNorm1d, GroupNorm, LayerNorm } from './norm';
 import { Lengths } from './sequence';
+import { lengthsArray } from '../ops/lengths';
 
 /** A layer of an Encoder: (B, L, C) with lengths -> (B, L, C). */
 export interface EncoderLayer extends Module {
@@ -43,7 +44,7 @@ export interface EncoderLayer extends Module {
 export function paddingMask(x: Tensor, lengths: Lengths | null | undefined): Tensor | null {
   if (!lengths) return null;
   const L = x.shape[1];
-  const lens = lengths instanceof Tensor ? Array.from(lengths.dataSync()) : Array.from(lengths as ArrayLike<number>);
+  const lens = Array.from(lengthsArray('paddingMask', 'lengths', lengths, x.shape[0], L));
   if (lens.every((n) => n >= L)) return null;
   const t = arange(0, L, 1, { device: x.device, dtype: 'float32' });
   const l = tensor(Float32Array.from(lens), [lens.length, 1], { device: x.device });

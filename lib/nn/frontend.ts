@@ -27,6 +27,7 @@ import { Dropout, WeightNorm } from './misc';
 import { Module } from './module';
 import { GroupNorm } from './norm';
 import { Lengths } from './sequence';
+import { lengthsArray } from '../ops/lengths';
 
 /** The (L, C) sinusoidal table (float32) on `device`. */
 export function sinusoidalPositions(L: number, C: number, device?: Device): Tensor {
@@ -108,7 +109,7 @@ export class Conv2dSubsampling extends Module {
       const [B, C, T, F] = h.shape;
       return this.linear.forward(reshape(transpose(h, 1, 2), [B, T, C * F])); // (B, T', C)
     });
-    const lens = lengths ? Int32Array.from(lengths instanceof Tensor ? Array.from(lengths.dataSync()) : Array.from(lengths as ArrayLike<number>), Conv2dSubsampling.outLength) : null;
+    const lens = lengths ? lengthsArray('Conv2dSubsampling', 'lengths', lengths, x.shape[0], x.shape[1], 'T').map(Conv2dSubsampling.outLength) : null;
     return { out, lengths: lens };
   }
 }
@@ -150,7 +151,7 @@ export class FeatureExtractor extends Module {
       }
       return transpose(h, 1, 2); // (B, frames, C)
     });
-    const lens = lengths ? Int32Array.from(lengths instanceof Tensor ? Array.from(lengths.dataSync()) : Array.from(lengths as ArrayLike<number>), FeatureExtractor.outLength) : null;
+    const lens = lengths ? lengthsArray('FeatureExtractor', 'lengths', lengths, wave.shape[0], wave.shape[1], 'T').map(FeatureExtractor.outLength) : null;
     return { out, lengths: lens };
   }
 }

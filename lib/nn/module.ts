@@ -167,26 +167,38 @@ export abstract class Module {
 
   /**
    * Copies values from `sd` into this module's tensors in place. strict (default): missing
-   * keys, unexpected keys and shape mismatches are listed together in one error and nothing is
-   * written. Non-strict: matching keys are loaded, the rest reported in the result.
+   * keys, unexpected keys, shape mismatches and dtype mismatches are listed together in one error
+   * and nothing is written. Non-strict: matching keys are loaded, the rest reported in the result.
+   * A tensor whose dtype differs from the parameter's (int32 or bfloat16 into float32) is an
+   * error in both modes unless `allowCast` is set, which converts it (float -> int32 truncates).
    */
-  loadStateDict(sd: Record<string, Tensor>, opts: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
+  loadStateDict(sd: Record<string, Tensor>, opts: LoadStateDictOptions = {}): { missing: string[]; unexpected: string[] } {
     const strict = opts.strict ?? true;
+    const allowCast = opts.allowCast ?? false;
+    if (sd === null || typeof sd !== 'object') throw new Error(`[loadStateDict] ${this.constructor.name}: expected an object of tensors, got ${sd === null ? 'null' : typeof sd}`);
     const own = this.stateDict();
-    const missing = Object.keys(own).filter((k) => !(k in sd));
-    const unexpected = Object.keys(sd).filter((k) => !(k in own));
-    const mismatched = Object.keys(own)
-      .filter((k) => k in sd && own[k].shape.join(',') !== sd[k].shape.join(','))
+    const has = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+    const missing = Object.keys(own).filter((k) => !has(sd, k));
+    const unexpected = Object.keys(sd).filter((k) => !has(own, k));
+    const notTensor = Object.keys(own).filter((k) => has(sd, k) && !(sd[k] instanceof Tensor));
+    const present = Object.keys(own).filter((k) => has(sd, k) && sd[k] instanceof Tensor);
+    const mismatched = present
+      .filter((k) => own[k].shape.join(',') !== sd[k].shape.join(','))
       .map((k) => `${k}: expected (${own[k].shape.join(', ')}), got (${sd[k].shape.join(', ')})`);
-    if (mismatched.length || (strict && (missing.length || unexpected.length))) {
+    const dtypes = allowCast ? [] : present
+      .filter((k) => own[k].dtype !== sd[k].dtype)
+      .map((k) => `${k}: expected ${own[k].dtype}, got ${sd[k].dtype}`);
+    if (notTensor.length || mismatched.length || dtypes.length || (strict && (missing.length || unexpected.length))) {
       const parts: string[] = [];
       if (missing.length) parts.push(`missing keys: ${missing.join(', ')}`);
       if (unexpected.length) parts.push(`unexpected keys: ${unexpected.join(', ')}`);
+      if (notTensor.length) parts.push(`not tensors: ${notTensor.join(', ')}`);
       if (mismatched.length) parts.push(`shape mismatches: ${mismatched.join('; ')}`);
+      if (dtypes.length) parts.push(`dtype mismatches (pass { allowCast: true } to convert): ${dtypes.join('; ')}`);
       throw new Error(`[loadStateDict] ${this.constructor.name}: ${parts.join('; ')}`);
     }
-    for (const [k, dst] of Object.entries(own)) {
-      if (!(k in sd)) continue;
+    for (const k of present) {
+      const dst = own[k];
       const src = sd[k].to({ device: dst.device, dtype: dst.dtype });
       native.copyInto(dst.handle('loadStateDict'), src.handle('loadStateDict'));
       if (src !== sd[k]) src.dispose();
@@ -194,20 +206,34 @@ export abstract class Module {
     return { missing, unexpected };
   }
 
-  /** Saves the state dict as safetensors (atomically). */
+  /**
+   * Saves the state dict as safetensors, atomically: concurrent saves to one path (threads or
+   * processes) leave one of them whole, and a save killed midway leaves the previous file (see
+   * lib/io/atomic.ts).
+   */
   save(file: string, metadata: Record<string, string> = {}): void {
     saveSafetensors(file, this.stateDict(), metadata);
   }
 
-  /** Loads a safetensors state dict (strict by default). */
-  load(file: string, opts: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
+  /** Loads a safetensors state dict (strict by default; see loadStateDict for `allowCast`). Errors name the file. */
+  load(file: string, opts: LoadStateDictOptions = {}): { missing: string[]; unexpected: string[] } {
     const { tensors } = loadSafetensors(file, { device: 'cpu', asFloat32: false });
     try {
       return this.loadStateDict(tensors, opts);
+    } catch (e) {
+      throw new Error(`[Module.load] ${file}: ${(e as Error).message.replace(/^\[loadStateDict\] /, '')}`);
     } finally {
       Object.values(tensors).forEach((t) => t.dispose());
     }
   }
+}
+
+/** Options of Module.loadStateDict and Module.load. */
+export interface LoadStateDictOptions {
+  /** Missing or unexpected keys are errors (default true); shape and dtype mismatches always are. */
+  strict?: boolean;
+  /** Convert tensors whose dtype differs from the parameter's instead of refusing them (default false). */
+  allowCast?: boolean;
 }
 
 function checkName(name: string): void {

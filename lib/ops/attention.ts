@@ -19,7 +19,7 @@ import { nextSeedOffset } from '../tensor/creation';
 import { underAutocast } from '../autograd/autocast';
 import { native, NativeHandle } from '../native';
 import { record } from '../autograd/tape';
-import { tensor } from '../tensor/creation';
+import { lengthsTensor } from './lengths';
 import { describe, Tensor } from '../tensor/tensor';
 
 /** Options of attention(). */
@@ -46,26 +46,12 @@ export interface AttentionOptions {
   allowTF32?: boolean;
 }
 
-function lengthsArg(name: string, x: AttentionOptions['keyLengths'], device: Tensor['device']): { t: Tensor | null; own: boolean } {
-  if (x === undefined || x === null) return { t: null, own: false };
-  if (x instanceof Tensor) {
-    if (x.device === device) return { t: x, own: false };
-    return { t: x.to(device), own: true };
-  }
-  // ArrayBuffer.isView, not instanceof: typed arrays from another realm (jest, workers) fail instanceof.
-  if (Array.isArray(x) || (ArrayBuffer.isView(x) && !(x instanceof DataView))) {
-    const arr = x as ArrayLike<number>;
-    const ints = new Int32Array(arr.length);
-    for (let i = 0; i < arr.length; ++i) {
-      const n = arr[i];
-      if (!Number.isInteger(n) || n < -2147483648 || n > 2147483647) {
-        throw new Error(`[attention] ${name} must hold integers, got ${n} at ${i}`);
-      }
-      ints[i] = n;
-    }
-    return { t: tensor(ints, [ints.length], { device, dtype: 'int32' }), own: true };
-  }
-  throw new Error(`[attention] ${name} must be an Int32Array or an int32 Tensor, got ${describe(x)}`);
+/** Lengths on q's device (host lengths are checked by the shared parser; a tensor's values by the addon). */
+function lengthsArg(name: string, x: AttentionOptions['keyLengths'], batch: number, max: number, maxName: string,
+  device: Tensor['device']): { t: Tensor | null; own: boolean } {
+  const r = lengthsTensor('attention', name, x, batch, max, maxName, device);
+  if (r.t && r.t.device !== device) return { t: r.t.to(device), own: true };
+  return r;
 }
 
 function checkTensor(name: string, x: unknown): Tensor {
@@ -111,8 +97,11 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const deterministic = opts.deterministic === true;
   const allowTF32 = opts.allowTF32 === true;
   const device = q.device;
-  const kl = lengthsArg('keyLengths', opts.keyLengths, device);
-  const ql = lengthsArg('queryLengths', opts.queryLengths, device);
+  // With malformed q/k the addon reports their shapes; lengths are checked against valid ones.
+  const shaped = q.ndim === 4 && k.ndim === 4;
+  const none = { t: null, own: false };
+  const kl = shaped ? lengthsArg('keyLengths', opts.keyLengths, q.shape[0], k.shape[2], '', device) : none;
+  const ql = shaped ? lengthsArg('queryLengths', opts.queryLengths, q.shape[0], q.shape[2], '', device) : none;
   try {
     const klh: NativeHandle | null = kl.t ? kl.t.handle('attention') : null;
     const qlh: NativeHandle | null = ql.t ? ql.t.handle('attention') : null;

@@ -11,7 +11,8 @@
 import { native, NativeConvOptions, NativeHandle } from '../native';
 import { needsGrad, record } from '../autograd/tape';
 import { describe, Tensor } from '../tensor/tensor';
-import { Lengths, lengthsTensor, tensorArg } from './selective_scan';
+import { Lengths, lengthsTensor } from './lengths';
+import { tensorArg } from './selective_scan';
 
 export interface CausalConv1dOptions {
   activation?: 'silu' | null;
@@ -48,7 +49,8 @@ export function causalConv1d(x: Tensor, weight: Tensor, bias?: Tensor | null,
   if (act !== null && act !== 'silu') throw new Error(`[${op}] activation must be 'silu' or null, got ${describe(act)}`);
   const init = tensorArg(op, 'initialState', opts.initialState, true);
   const returnFinal = opts.returnFinalState === true;
-  const len = lengthsTensor(op, opts.lengths, x.shape.length === 3 ? x.shape[0] : 0);
+  // With a malformed x the addon reports x's shape; lengths are checked against a valid one.
+  const len = x.ndim === 3 ? lengthsTensor(op, 'lengths', opts.lengths, x.shape[0], x.shape[2]) : { t: null, own: false };
   const h = (t: Tensor | null): NativeHandle | null => (t ? t.handle(op) : null);
   const nopts: NativeConvOptions = { bias: h(b), initialState: h(init), lengths: h(len.t), silu: act === 'silu', returnFinalState: returnFinal };
   const inputs = [x, weight, b, init];

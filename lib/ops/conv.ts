@@ -16,7 +16,7 @@ import { underAutocast } from '../autograd/autocast';
 import { native } from '../native';
 import { needsGrad, record } from '../autograd/tape';
 import { describe, Tensor } from '../tensor/tensor';
-import { checkTensor, shapeStr, wrap } from './util';
+import { checkTensor, optionsArg, shapeStr, wrap } from './util';
 
 /** Options of conv1d. */
 export interface Conv1dOptions {
@@ -120,6 +120,7 @@ export function conv1d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv1dO
   if (ac) return ac;
   const op = 'conv1d';
   checkTensor(op, 'x', x);
+  opts = optionsArg(op, opts);
   checkTensor(op, 'weight', w);
   if (opts === null || typeof opts !== 'object') throw new Error(`[${op}] options must be an object, got ${describe(opts)}`);
   if (x.ndim !== 3) throw new Error(`[${op}] x must have shape (N, Cin, L), got ${shapeStr(x.shape)}`);
@@ -148,6 +149,7 @@ export function conv2d(x: Tensor, w: Tensor, bias?: Tensor | null, opts: Conv2dO
   if (ac) return ac;
   const op = 'conv2d';
   checkTensor(op, 'x', x);
+  opts = optionsArg(op, opts);
   checkTensor(op, 'weight', w);
   if (opts === null || typeof opts !== 'object') throw new Error(`[${op}] options must be an object, got ${describe(opts)}`);
   if (x.ndim !== 4) throw new Error(`[${op}] x must have shape (N, Cin, H, W), got ${shapeStr(x.shape)}`);
@@ -182,6 +184,7 @@ export function convTranspose1d(x: Tensor, w: Tensor, bias?: Tensor | null, opts
   if (ac) return ac;
   const op = 'convTranspose1d';
   checkTensor(op, 'x', x);
+  opts = optionsArg(op, opts);
   checkTensor(op, 'weight', w);
   if (opts === null || typeof opts !== 'object') throw new Error(`[${op}] options must be an object, got ${describe(opts)}`);
   if (x.ndim !== 3) throw new Error(`[${op}] x must have shape (N, Cin, L), got ${shapeStr(x.shape)}`);

@@ -18,13 +18,12 @@
 import { native } from '../native';
 import { noGrad, record } from '../autograd/tape';
 import { tidy } from '../tensor/scope';
-import { tensor } from '../tensor/creation';
 import { describe, Tensor } from '../tensor/tensor';
 import { clamp, div } from './elementwise';
 import { mean, sum } from './reduce';
 import { contiguous } from './shape';
-import type { Lengths } from './selective_scan';
-import { checkTensor, recycled, shapeStr, wrap } from './util';
+import { Lengths, lengthsTensor } from './lengths';
+import { checkTensor, optionsArg, recycled, shapeStr, wrap } from './util';
 import type { Reduction } from './loss';
 
 /** Options of ctcLoss. */
@@ -44,8 +43,14 @@ export function ctcLoss(logProbs: Tensor, targets: Tensor, inputLengths: Lengths
   const op = 'ctcLoss';
   checkTensor(op, 'logProbs', logProbs);
   checkTensor(op, 'targets', targets);
+  opts = optionsArg(op, opts);
+  if (inputLengths === null || inputLengths === undefined) throw new Error(`[${op}] inputLengths are required (B values)`);
+  if (targetLengths === null || targetLengths === undefined) throw new Error(`[${op}] targetLengths are required (B values)`);
   if (logProbs.ndim !== 3) throw new Error(`[${op}] logProbs must have shape (B, T, C), got ${shapeStr(logProbs.shape)}`);
   const B = logProbs.shape[0];
+  if (targets.ndim !== 2 || targets.shape[0] !== B) {
+    throw new Error(`[${op}] targets must have shape (B, S) with B = ${B} (padded on the right), got ${shapeStr(targets.shape)}`);
+  }
   const blank = opts.blank ?? 0;
   if (!Number.isInteger(blank)) throw new Error(`[${op}] blank must be an integer, got ${String(blank)}`);
   const reduction = opts.reduction ?? 'mean';
@@ -54,8 +59,9 @@ export function ctcLoss(logProbs: Tensor, targets: Tensor, inputLengths: Lengths
   }
   const zeroInf = opts.zeroInfinity ?? false;
   return tidy(() => {
-    const il = lengthsArg('inputLengths', inputLengths, B);
-    const tl = lengthsArg('targetLengths', targetLengths, B);
+    // Host lengths are checked here (inputs against T, targets against S); tensors by the addon.
+    const il = lengthsTensor(op, 'inputLengths', inputLengths, B, logProbs.shape[1], 'T').t!;
+    const tl = lengthsTensor(op, 'targetLengths', targetLengths, B, targets.shape[1], 'S').t!;
     const [nll, alpha] = noGrad(() => native.ctcLossFwd(logProbs.handle(op), targets.handle(op), il.handle(op), tl.handle(op), blank, zeroInf)).map(wrap);
     record(op, [logProbs], [nll], [logProbs, targets, il, tl, alpha], ([g], [lp, t, i, s, a]) => {
       if (!g) return [null];
@@ -68,19 +74,3 @@ export function ctcLoss(logProbs: Tensor, targets: Tensor, inputLengths: Lengths
   });
 }
 
-/** Lengths as an int32 tensor (arrays become a CPU tensor: the addon checks and uploads them). */
-function lengthsArg(what: string, x: Lengths, B: number): Tensor {
-  if (x instanceof Tensor) return x;
-  // ArrayBuffer.isView, not instanceof: typed arrays from another realm (jest, workers) fail instanceof.
-  if (Array.isArray(x) || (ArrayBuffer.isView(x) && !(x instanceof DataView))) {
-    const arr = x as ArrayLike<number>;
-    if (arr.length !== B) throw new Error(`[ctcLoss] ${what} must have B = ${B} entries, got ${arr.length}`);
-    const ints = new Int32Array(B);
-    for (let i = 0; i < B; ++i) {
-      if (!Number.isInteger(arr[i])) throw new Error(`[ctcLoss] ${what} must hold integers, got ${arr[i]} at ${i}`);
-      ints[i] = arr[i];
-    }
-    return tensor(ints, [B], { device: 'cpu', dtype: 'int32' });
-  }
-  throw new Error(`[ctcLoss] ${what} must be an Int32Array, a number array or an int32 Tensor, got ${describe(x)}`);
-}

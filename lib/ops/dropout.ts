@@ -11,8 +11,8 @@
 import { native } from '../native';
 import { record } from '../autograd/tape';
 import { nextSeedOffset } from '../tensor/creation';
-import { Tensor } from '../tensor/tensor';
-import { checkTensor, recycled, wrap } from './util';
+import { describe, Tensor } from '../tensor/tensor';
+import { checkTensor, optionsArg, recycled, wrap } from './util';
 
 /** Options of dropout. */
 export interface DropoutOptions {
@@ -26,7 +26,8 @@ export interface DropoutOptions {
 export function dropout(x: Tensor, p = 0.5, opts: DropoutOptions = {}): Tensor {
   const op = 'dropout';
   checkTensor(op, 'x', x);
-  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new Error(`[${op}] p must be a number in [0, 1], got ${String(p)}`);
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new Error(`[${op}] p must be a number in [0, 1], got ${typeof p === 'number' ? p : describe(p)}`);
+  opts = optionsArg(op, opts);
   if (x.dtype === 'int32') throw new Error(`[${op}] x must be float32 or bfloat16, got int32`);
   if (opts.training === false || p === 0) return x;
   const { seed, offset } = nextSeedOffset(x.size, op, opts.seed);

@@ -10,9 +10,9 @@ import { native } from '../native';
 import { record } from '../autograd/tape';
 import { tidy } from '../tensor/scope';
 import { describe, Tensor } from '../tensor/tensor';
-import { BinaryName, binaryCode, UnaryName, unaryCode } from './codes';
+import { BinaryName, binaryCode, UNARY, UnaryName, unaryCode } from './codes';
 import { sumTo } from './shape';
-import { checkTensor, recycled, wrap } from './util';
+import { asOp, checkTensor, normDim, numArg, recycled, wrap } from './util';
 
 type Operand = Tensor | number;
 
@@ -29,6 +29,8 @@ function rawBinary(name: BinaryName, a0: Operand, b0: Operand): Tensor {
   // A disposed operand is reported under this op's name before anything reads its dtype.
   if (a0 instanceof Tensor) a0.handle(name);
   if (b0 instanceof Tensor) b0.handle(name);
+  if (typeof a0 !== 'number' && !(a0 instanceof Tensor)) throw new Error(`[${name}] a must be a Tensor, got ${describe(a0)}`);
+  if (typeof b0 !== 'number' && !(b0 instanceof Tensor)) throw new Error(`[${name}] b must be a Tensor or a number, got ${describe(b0)}`);
   const [a, b] = promote(a0, b0);
   if (typeof a === 'number') {
     if (!(b instanceof Tensor)) throw new Error(`[${name}] one operand must be a Tensor`);
@@ -169,11 +171,15 @@ export const ge = (a: Operand, b: Operand): Tensor => rawBinary('ge', a, b);
 /** cond != 0 ? a : b, broadcasting all three; cond may have any dtype. */
 export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   checkTensor('where', 'condition', cond);
+  for (const [k, v] of [['a', a], ['b', b]] as const) {
+    if (typeof v !== 'number' && !(v instanceof Tensor)) throw new Error(`[where] ${k} must be a Tensor or a number, got ${describe(v)}`);
+    if (v instanceof Tensor) checkTensor('where', k, v);
+  }
   [a, b] = promote(a, b);
   const ref = T(a) ? a : T(b) ? b : null;
   if (!ref) throw new Error('[where] a or b must be a Tensor');
-  const ta = T(a) ? a : wrap(native.fill([], a, ref.dtype, ref.device, recycled()));
-  const tb = T(b) ? b : wrap(native.fill([], b, ref.dtype, ref.device, recycled()));
+  const ta = T(a) ? a : asOp('where', () => wrap(native.fill([], a as number, ref.dtype, ref.device, recycled())));
+  const tb = T(b) ? b : asOp('where', () => wrap(native.fill([], b as number, ref.dtype, ref.device, recycled())));
   const out = wrap(native.where(cond.handle('where'), ta.handle('where'), tb.handle('where'), recycled()));
   if (!T(a)) ta.dispose();
   if (!T(b)) tb.dispose();
@@ -192,7 +198,10 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
 
 /** Fills `value` where mask != 0 (mask broadcasts to x). */
 export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
-  return where(mask, value, x);
+  checkTensor('maskedFill', 'x', x);
+  checkTensor('maskedFill', 'mask', mask);
+  numArg('maskedFill', 'value', value);
+  return asOp('maskedFill', () => where(mask, value, x));
 }
 
 // Ops whose backward reads the output y rather than the input x (cheaper or exact).
@@ -200,7 +209,10 @@ const USES_OUTPUT = new Set<UnaryName>(['exp', 'expm1', 'sqrt', 'rsqrt', 'recipr
 
 /** @internal A unary op with its native backward g * f'(x). */
 export function unaryOp(name: UnaryName, x: Tensor, p0 = 0, p1 = 0): Tensor {
+  if (!(UNARY as readonly unknown[]).includes(name)) throw new Error(`[unaryOp] name must be one of ${UNARY.join(', ')}; got ${describe(name)}`);
   checkTensor(name, 'x', x);
+  numArg(name, 'parameter', p0);
+  numArg(name, 'parameter', p1);
   const code = unaryCode(name);
   const out = wrap(native.unary(code, x.handle(name), p0, p1, recycled()));
   const useY = USES_OUTPUT.has(name);
@@ -231,24 +243,25 @@ export const relu = (x: Tensor): Tensor => unaryOp('relu', x);
 export const silu = (x: Tensor): Tensor => unaryOp('silu', x);
 
 /** max(x, 0) + slope * min(x, 0). */
-export const leakyRelu = (x: Tensor, negativeSlope = 0.01): Tensor => unaryOp('leakyRelu', x, negativeSlope);
+export const leakyRelu = (x: Tensor, negativeSlope = 0.01): Tensor => unaryOp('leakyRelu', x, numArg('leakyRelu', 'negativeSlope', negativeSlope));
 
 /** GELU: exact (erf) by default, or the tanh approximation. */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
-  if (approximate !== 'none' && approximate !== 'tanh') throw new Error(`[gelu] approximate must be 'none' or 'tanh', got '${String(approximate)}'`);
-  return unaryOp(approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
+  if (approximate !== 'none' && approximate !== 'tanh') throw new Error(`[gelu] approximate must be 'none' or 'tanh', got ${describe(approximate)}`);
+  return asOp('gelu', () => unaryOp(approximate === 'tanh' ? 'geluTanh' : 'gelu', x));
 }
 
 /** log(1 + exp(beta x)) / beta, linear above `threshold` (PyTorch: beta 1, threshold 20). */
 export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
-  if (!(beta > 0)) throw new Error(`[softplus] beta must be > 0, got ${beta}`);
+  if (typeof beta !== 'number' || !(beta > 0)) throw new Error(`[softplus] beta must be > 0, got ${typeof beta === 'number' ? beta : describe(beta)}`);
+  numArg('softplus', 'threshold', threshold);
   return unaryOp('softplus', x, beta, threshold);
 }
 
 /** Limits x to [min, max]; either bound may be omitted (null/undefined). */
 export function clamp(x: Tensor, min?: number | null, max?: number | null): Tensor {
-  const lo = min === undefined || min === null ? NaN : min;
-  const hi = max === undefined || max === null ? NaN : max;
+  const lo = min === undefined || min === null ? NaN : numArg('clamp', 'min', min);
+  const hi = max === undefined || max === null ? NaN : numArg('clamp', 'max', max);
   if (lo === lo && hi === hi && lo > hi) throw new Error(`[clamp] min ${lo} is greater than max ${hi}`);
   return unaryOp('clamp', x, lo, hi);
 }
@@ -257,10 +270,11 @@ export function clamp(x: Tensor, min?: number | null, max?: number | null): Tens
 export function glu(x: Tensor, dim = -1): Tensor {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { chunk } = require('./shape') as typeof import('./shape');
-  const d = dim < 0 ? dim + x.ndim : dim;
-  if (x.shape[d] % 2 !== 0) throw new Error(`[glu] dim ${dim} has odd size ${x.shape[d]}; it must split in halves`);
-  return tidy(() => {
+  checkTensor('glu', 'x', x);
+  const d = normDim('glu', dim, x.ndim);
+  if (x.ndim === 0 || x.shape[d] % 2 !== 0) throw new Error(`[glu] dim ${dim} has odd size ${x.ndim ? x.shape[d] : 1}; it must split in halves`);
+  return asOp('glu', () => tidy(() => {
     const [a, b] = chunk(x, 2, d);
     return mul(a, sigmoid(b));
-  });
+  }));
 }

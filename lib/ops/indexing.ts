@@ -18,7 +18,7 @@ import { noGrad, record } from '../autograd/tape';
 import { tidy } from '../tensor/scope';
 import { describe, Tensor } from '../tensor/tensor';
 import { reshape, slice } from './shape';
-import { checkTensor, normDim, prod, recycled, sameShape, shapeStr, wrap } from './util';
+import { checkTensor, normDim, optionsArg, prod, recycled, sameShape, shapeStr, wrap } from './util';
 
 let validateFlag = false;
 
@@ -134,6 +134,7 @@ export interface EmbeddingOptions {
 export function embedding(indices: Tensor, weight: Tensor, opts: EmbeddingOptions = {}): Tensor {
   const op = 'embedding';
   checkTensor(op, 'weight', weight);
+  opts = optionsArg(op, opts);
   checkIndex(op, 'indices', indices, weight);
   if (weight.ndim !== 2) throw new Error(`[${op}] weight must be (V, D), got ${shapeStr(weight.shape)}`);
   const [V, D] = weight.shape;

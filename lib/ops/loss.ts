@@ -12,12 +12,12 @@
 import { native } from '../native';
 import { noGrad, record } from '../autograd/tape';
 import { tidy } from '../tensor/scope';
-import { Tensor } from '../tensor/tensor';
+import { describe, Tensor } from '../tensor/tensor';
 import { abs, clamp, div, lt, mul, sqrt, square, sub, where } from './elementwise';
 import { validating } from './indexing';
 import { mean, sum } from './reduce';
 import { contiguous, expand, permute, reshape } from './shape';
-import { checkTensor, normDim, recycled, shapeStr, wrap } from './util';
+import { asOp, checkTensor, normDim, optionsArg, recycled, shapeStr, wrap } from './util';
 
 /** How a loss combines its elements. */
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -94,6 +94,7 @@ function fused(op: string, input: Tensor, target: Tensor, opts: CrossEntropyOpti
  * (N, C, d...) or (C); target (N) or (N, d...) or (). Fused log-softmax + NLL (one native pass).
  */
 export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  opts = optionsArg('crossEntropy', opts);
   const r = checkReduction('crossEntropy', opts.reduction ?? 'mean');
   return tidy(() => {
     const { rows, wsum } = fused('crossEntropy', input, target, opts, false);
@@ -103,6 +104,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
 
 /** Negative log-likelihood of log-probabilities (as F.nll_loss); shapes as crossEntropy. */
 export function nllLoss(logProbs: Tensor, target: Tensor, opts: Omit<CrossEntropyOptions, 'labelSmoothing'> = {}): Tensor {
+  opts = optionsArg('nllLoss', opts);
   const r = checkReduction('nllLoss', opts.reduction ?? 'mean');
   return tidy(() => {
     const { rows, wsum } = fused('nllLoss', logProbs, target, { ...opts, labelSmoothing: 0 }, true);
@@ -118,29 +120,30 @@ function pair(op: string, a: Tensor, b: Tensor): void {
 /** Mean squared error (a - b)^2 (broadcasting), reduced. */
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
   pair('mseLoss', input, target);
-  const r = checkReduction('mseLoss', opts.reduction ?? 'mean');
-  return tidy(() => reduce(square(sub(input, target)), r));
+  const r = checkReduction('mseLoss', optionsArg('mseLoss', opts).reduction ?? 'mean');
+  return asOp('mseLoss', () => tidy(() => reduce(square(sub(input, target)), r)));
 }
 
 /** Mean absolute error |a - b| (broadcasting), reduced. */
 export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
   pair('l1Loss', input, target);
-  const r = checkReduction('l1Loss', opts.reduction ?? 'mean');
-  return tidy(() => reduce(abs(sub(input, target)), r));
+  const r = checkReduction('l1Loss', optionsArg('l1Loss', opts).reduction ?? 'mean');
+  return asOp('l1Loss', () => tidy(() => reduce(abs(sub(input, target)), r)));
 }
 
 /** Huber-style loss: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (beta = 0 is l1Loss), as F.smooth_l1_loss. */
 export function smoothL1Loss(input: Tensor, target: Tensor, opts: { beta?: number; reduction?: Reduction } = {}): Tensor {
   pair('smoothL1Loss', input, target);
+  opts = optionsArg('smoothL1Loss', opts);
   const r = checkReduction('smoothL1Loss', opts.reduction ?? 'mean');
   const beta = opts.beta ?? 1;
   if (typeof beta !== 'number' || !(beta >= 0)) throw new Error(`[smoothL1Loss] beta must be >= 0, got ${String(beta)}`);
-  return tidy(() => {
+  return asOp('smoothL1Loss', () => tidy(() => {
     const d = sub(input, target);
     const ad = abs(d);
     if (beta === 0) return reduce(ad, r);
     return reduce(where(lt(ad, beta), mul(square(d), 0.5 / beta), sub(ad, 0.5 * beta)), r);
-  });
+  }));
 }
 
 /**
@@ -161,11 +164,15 @@ export function cosineSimilarity(a: Tensor, b: Tensor, dim = 1, eps = 1e-8): Ten
     shape.push(da === 1 ? db : da);
   }
   const d = normDim(op, dim, n);
-  return tidy(() => {
+  if (typeof eps !== 'number' || !(eps >= 0)) throw new Error(`[${op}] eps must be a number >= 0, got ${describe(eps)}`);
+  for (const [k, t] of [['a', a], ['b', b]] as const) {
+    if (t.dtype === 'int32') throw new Error(`[${op}] ${k} must be float32 or bfloat16, got int32`);
+  }
+  return asOp(op, () => tidy(() => {
     const ae = expand(a, shape);
     const be = expand(b, shape);
     const na = sqrt(clamp(sum(square(ae), d, true), eps * eps));
     const nb = sqrt(clamp(sum(square(be), d, true), eps * eps));
     return sum(mul(div(ae, na), div(be, nb)), d);
-  });
+  }));
 }

@@ -13,7 +13,7 @@ import { tidy } from '../tensor/scope';
 import { Tensor } from '../tensor/tensor';
 import { add } from './elementwise';
 import { expand, reshape, squeeze, sumTo, transpose, unsqueeze, viewOf } from './shape';
-import { checkTensor, prod, recycled, shapeStr, wrap } from './util';
+import { asOp, checkTensor, optionsArg, prod, recycled, shapeStr, wrap } from './util';
 
 /** Options of matmul. */
 export interface MatmulOptions {
@@ -100,6 +100,7 @@ function product(a: Tensor, b: Tensor, tf32: boolean): Tensor {
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   checkTensor('matmul', 'a', a);
   checkTensor('matmul', 'b', b);
+  opts = optionsArg('matmul', opts);
   if (autocastDtype() !== null && a.device === 'cuda' && (a.dtype === 'float32' || b.dtype === 'float32')) {
     return tidy(() => {
       const [ac, bc] = autocastInputs(a, b) as Tensor[];
@@ -149,6 +150,8 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: MatmulOptions = {}): Tensor {
   checkTensor('linear', 'x', x);
   checkTensor('linear', 'weight', weight);
+  opts = optionsArg('linear', opts);
+  if (x.ndim === 0) throw new Error('[linear] x must be (..., in), got a scalar');
   if (weight.ndim !== 2) throw new Error(`[linear] weight must be (out, in), got ${shapeStr(weight.shape)}`);
   if (x.shape[x.ndim - 1] !== weight.shape[1]) {
     throw new Error(`[linear] x ${shapeStr(x.shape)} has ${x.shape[x.ndim - 1]} features but weight ${shapeStr(weight.shape)} expects ${weight.shape[1]}`);
@@ -159,10 +162,10 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Ma
       throw new Error(`[linear] bias must be (${weight.shape[0]}), got ${shapeStr(bias.shape)}`);
     }
   }
-  return tidy(() => {
+  return asOp('linear', () => tidy(() => {
     const y = matmul(x, transpose(weight), opts);
     return bias ? add(y, bias) : y;
-  });
+  }));
 }
 
 function withoutAutocast<T>(fn: () => T): T {

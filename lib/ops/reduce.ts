@@ -13,7 +13,7 @@ import { Tensor } from '../tensor/tensor';
 import { ReduceName, reduceCode } from './codes';
 import { div, eq, exp, mul, sub, sqrt } from './elementwise';
 import { contiguous, expand, permute, reshape } from './shape';
-import { checkTensor, normDim, normDims, prod, recycled, wrap } from './util';
+import { asOp, checkTensor, normDim, normDims, numArg, optionsArg, prod, recycled, wrap } from './util';
 
 interface Plan {
   rows: number;
@@ -25,7 +25,8 @@ interface Plan {
 
 function plan(op: string, x: Tensor, dims: number | readonly number[] | undefined | null): Plan {
   const nd = x.ndim;
-  const red = normDims(op, dims, nd);
+  // A scalar has nothing to reduce: dim 0 / -1 are accepted (as PyTorch does) and change nothing.
+  const red = nd === 0 ? (normDims(op, dims, nd), []) : normDims(op, dims, nd);
   const kept = Array.from({ length: nd }, (_, i) => i).filter((i) => !red.includes(i));
   const shape = x.shape;
   return {
@@ -137,22 +138,26 @@ export function logsumexp(x: Tensor, dims?: Dims, keepdim = false): Tensor {
 
 /** Variance over `dims` with `correction` (1 = unbiased, as PyTorch's default; 0 = population). */
 export function variance(x: Tensor, dims?: Dims, opts: { correction?: number; unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
-  checkTensor('var', 'x', x);
-  const corr = opts.correction ?? (opts.unbiased === false ? 0 : 1);
-  const p = plan('var', x, dims);
-  const out = finish(rawReduce('var', x, p, corr), p, opts.keepdim ?? false);
-  const shape = x.shape;
-  record('var', [x], [out], [x], ([g], [xs]) => {
-    if (!g) return [null];
-    const m = spread(finish(rawReduce('mean', xs, p), p, true), p, shape);
-    return [mul(mul(sub(xs, m), 2 / (p.k - corr)), spread(g, p, shape))];
+  checkTensor('variance', 'x', x);
+  const o = optionsArg('variance', opts);
+  const corr = o.correction === undefined ? (o.unbiased === false ? 0 : 1) : numArg('variance', 'correction', o.correction, true);
+  const p = plan('variance', x, dims);
+  return asOp('variance', () => {
+    const out = finish(rawReduce('var', x, p, corr), p, o.keepdim ?? false);
+    const shape = x.shape;
+    record('var', [x], [out], [x], ([g], [xs]) => {
+      if (!g) return [null];
+      const m = spread(finish(rawReduce('mean', xs, p), p, true), p, shape);
+      return [mul(mul(sub(xs, m), 2 / (p.k - corr)), spread(g, p, shape))];
+    });
+    return out;
   });
-  return out;
 }
 
 /** Standard deviation: sqrt(variance). */
 export function std(x: Tensor, dims?: Dims, opts: { correction?: number; unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
-  return tidy(() => sqrt(variance(x, dims, opts)));
+  checkTensor('std', 'x', x);
+  return asOp('std', () => tidy(() => sqrt(variance(x, dims, opts))));
 }
 
 function softmaxImpl(x: Tensor, dim: number, log: boolean): Tensor {

@@ -14,11 +14,11 @@
  */
 import { native, NativeHandle, NativeScanOptions } from '../native';
 import { needsGrad, record } from '../autograd/tape';
-import { tensor } from '../tensor/creation';
 import { describe, Tensor } from '../tensor/tensor';
+import { Lengths, lengthsTensor } from './lengths';
 
-/** Lengths as users pass them: an Int32Array (or number array) or an int32 tensor, one per batch item. */
-export type Lengths = Int32Array | readonly number[] | Tensor;
+export type { Lengths } from './lengths';
+
 
 export interface SelectiveScanOptions {
   /** (D) float32 skip connection: y += D * u. */
@@ -44,25 +44,6 @@ export interface SelectiveScanOptions {
 export interface SelectiveScanResult {
   out: Tensor;
   lastState?: Tensor;
-}
-
-/** @internal Lengths -> an int32 tensor (host lengths stay on the CPU: the addon checks and uploads them). */
-export function lengthsTensor(op: string, x: Lengths | null | undefined, batch: number): { t: Tensor | null; own: boolean } {
-  if (x === undefined || x === null) return { t: null, own: false };
-  if (x instanceof Tensor) return { t: x, own: false };
-  // ArrayBuffer.isView, not instanceof: typed arrays from another realm (jest, workers) fail instanceof.
-  if (Array.isArray(x) || (ArrayBuffer.isView(x) && !(x instanceof DataView))) {
-    const arr = x as ArrayLike<number>;
-    if (arr.length !== batch) throw new Error(`[${op}] lengths must have B = ${batch} entries, got ${arr.length}`);
-    const ints = new Int32Array(arr.length);
-    for (let i = 0; i < arr.length; ++i) {
-      const n = arr[i];
-      if (!Number.isInteger(n)) throw new Error(`[${op}] lengths must hold integers, got ${n} at ${i}`);
-      ints[i] = n;
-    }
-    return { t: tensor(ints, [ints.length], { device: 'cpu', dtype: 'int32' }), own: true };
-  }
-  throw new Error(`[${op}] lengths must be an Int32Array, a number array or an int32 Tensor, got ${describe(x)}`);
 }
 
 /** @internal */
@@ -102,8 +83,8 @@ export function selectiveScan(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C:
     returnLastState: boolArg(op, 'returnLastState', opts.returnLastState),
     deterministic: boolArg(op, 'deterministic', opts.deterministic),
   };
-  const batch = u.shape.length === 3 ? u.shape[0] : 0;
-  const len = lengthsTensor(op, opts.lengths, batch);
+  // With a malformed u the addon reports u's shape; lengths are checked against a valid one.
+  const len = u.ndim === 3 ? lengthsTensor(op, 'lengths', opts.lengths, u.shape[0], u.shape[2]) : { t: null, own: false };
   const inputs = [u, delta, A, B, C, D, z, deltaBias, init];
   const grad = needsGrad(inputs);
   const h = (t: Tensor | null): NativeHandle | null => (t ? t.handle(op) : null);

@@ -7,8 +7,12 @@
 import { native } from '../native';
 import { record } from '../autograd/tape';
 import { tidy } from '../tensor/scope';
-import { Tensor } from '../tensor/tensor';
-import { checkTensor, normDim, prod, recycled, sameShape, shapeStr, wrap } from './util';
+import { describe, Tensor } from '../tensor/tensor';
+import { asOp, checkTensor, intArg, intList, normDim, numArg, prod, recycled, sameShape, shapeStr, tensorList, wrap } from './util';
+
+function atLeast1d(op: string, x: Tensor): void {
+  if (x.ndim === 0) throw new Error(`[${op}] x must have at least 1 dim, got a scalar; unsqueeze it first`);
+}
 
 function layout(t: Tensor): [number[], number] {
   return t._layoutOf('view');
@@ -16,7 +20,8 @@ function layout(t: Tensor): [number[], number] {
 
 /** @internal A view of `x` with the given shape/strides/offset (bounds-checked natively). */
 export function viewOf(x: Tensor, shape: number[], strides: number[], offset: number): Tensor {
-  const v = wrap(native.view(x.handle('view'), shape, strides, offset, recycled()));
+  checkTensor('viewOf', 'x', x);
+  const v = asOp('viewOf', () => wrap(native.view(x.handle('view'), shape, strides, offset, recycled())));
   v._primeView(shape, strides, offset, x.dtype, x.device);
   return v;
 }
@@ -42,7 +47,7 @@ function isContiguous(shape: readonly number[], strides: readonly number[]): boo
 }
 
 function inferShape(op: string, shape: readonly number[], numel: number, from: readonly number[]): number[] {
-  const out = [...shape];
+  const out = [...intList(op, 'shape', shape, -1)];
   const free = out.indexOf(-1);
   if (out.filter((d) => d === -1).length > 1) throw new Error(`[${op}] only one dim can be -1, got ${shapeStr(shape)}`);
   for (const d of out) {
@@ -81,6 +86,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
   checkTensor('permute', 'x', x);
   const nd = x.ndim;
+  intList('permute', 'perm', perm, -Infinity);
   if (perm.length !== nd) throw new Error(`[permute] perm has ${perm.length} entries for a tensor with ${nd} dims`);
   const p = perm.map((d) => normDim('permute', d, nd));
   if (new Set(p).size !== nd) throw new Error(`[permute] perm [${perm.join(', ')}] repeats a dim`);
@@ -98,6 +104,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
 export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
   checkTensor('transpose', 'x', x);
   const nd = x.ndim;
+  if (nd === 0) return x; // nothing to swap (dims 0 / -1 accepted, as PyTorch does)
   const a = normDim('transpose', dim0, nd);
   const b = normDim('transpose', dim1, nd);
   const perm = Array.from({ length: nd }, (_, i) => i);
@@ -119,6 +126,7 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
 export function squeeze(x: Tensor, dims?: number | readonly number[]): Tensor {
   checkTensor('squeeze', 'x', x);
   const nd = x.ndim;
+  if (dims !== undefined && typeof dims !== 'number') intList('squeeze', 'dims', dims, -Infinity);
   const list = dims === undefined ? x.shape.map((_, i) => i).filter((i) => x.shape[i] === 1)
     : (typeof dims === 'number' ? [dims] : dims).map((d) => normDim('squeeze', d, nd)).filter((d) => x.shape[d] === 1);
   const shape = x.shape.filter((_, i) => !list.includes(i));
@@ -160,7 +168,13 @@ export function flatten(x: Tensor, start = 0, end = -1): Tensor {
 
 /** Sums `g` down to `shape` (the inverse of broadcasting): used by broadcasting gradients. */
 export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
+  checkTensor('sumTo', 'g', g);
+  intList('sumTo', 'shape', shape);
   if (sameShape(g.shape, shape)) return g;
+  return asOp('sumTo', () => sumToImpl(g, shape));
+}
+
+function sumToImpl(g: Tensor, shape: readonly number[]): Tensor {
   // Lazily imported to avoid a cycle (reduce imports shape).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { sum } = require('./reduce') as typeof import('./reduce');
@@ -176,6 +190,7 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
 /** Broadcasts x to `shape` (size-1 or missing leading dims grow; -1 keeps a dim). A view. */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   checkTensor('expand', 'x', x);
+  intList('expand', 'shape', shape, -1);
   const nd = shape.length;
   const lead = nd - x.ndim;
   if (lead < 0) throw new Error(`[expand] target ${shapeStr(shape)} has fewer dims than x ${shapeStr(x.shape)}`);
@@ -185,7 +200,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   for (let i = 0; i < nd; ++i) {
     const src = i - lead;
     const d = shape[i] === -1 && src >= 0 ? x.shape[src] : shape[i];
-    if (!Number.isInteger(d) || d < 0) throw new Error(`[expand] bad target ${shapeStr(shape)}`);
+    if (d < 0) throw new Error(`[expand] -1 keeps a dim of x, but dim ${i} of ${shapeStr(shape)} is a new leading dim`);
     if (src < 0) {
       outShape.push(d);
       outStrides.push(0);
@@ -201,7 +216,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   }
   if (sameShape(outShape, x.shape)) return x;
   const from = x.shape;
-  const y = viewOf(x, outShape, outStrides, offset);
+  const y = asOp('expand', () => viewOf(x, outShape, outStrides, offset));
   record('expand', [x], [y], [], (g) => [g[0] ? sumTo(g[0], from) : null]);
   return y;
 }
@@ -212,8 +227,15 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
  */
 export function slice(x: Tensor, dim: number, start = 0, end: number = Infinity, step = 1): Tensor {
   checkTensor('slice', 'x', x);
+  atLeast1d('slice', x);
   const d = normDim('slice', dim, x.ndim);
-  if (!Number.isInteger(step) || step < 1) throw new Error(`[slice] step must be an integer >= 1, got ${step}`);
+  intArg('slice', 'step', step, 1);
+  // Bounds may be any integer or ±Infinity (clamped as in Python).
+  for (const [k, v] of [['start', start], ['end', end]] as const) {
+    if (typeof v !== 'number' || !(Number.isInteger(v) || v === Infinity || v === -Infinity)) {
+      throw new Error(`[slice] ${k} must be an integer (or ±Infinity), got ${typeof v === 'number' ? v : describe(v)}`);
+    }
+  }
   const n = x.shape[d];
   const clamp = (v: number) => (v < 0 ? Math.max(0, v + n) : Math.min(v, n));
   const s = clamp(start);
@@ -240,13 +262,21 @@ export function slice(x: Tensor, dim: number, start = 0, end: number = Infinity,
 
 /** `length` elements of `dim` from `start`. A view. */
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
-  return slice(x, dim, start, start + length);
+  checkTensor('narrow', 'x', x);
+  atLeast1d('narrow', x);
+  const d = normDim('narrow', dim, x.ndim);
+  const n = x.shape[d];
+  intArg('narrow', 'start', start, -n, n);
+  const s = start < 0 ? start + n : start;
+  intArg('narrow', 'length', length, 0, n - s);
+  return asOp('narrow', () => slice(x, d, s, s + length));
 }
 
 /** Reverses the given dims. A view with negative strides. */
 export function flip(x: Tensor, dims: number | readonly number[]): Tensor {
   checkTensor('flip', 'x', x);
-  const list = (typeof dims === 'number' ? [dims] : dims).map((d) => normDim('flip', d, x.ndim));
+  const list = (typeof dims === 'number' ? [dims] : intList('flip', 'dims', dims, -Infinity)).map((d) => normDim('flip', d, x.ndim));
+  if (x.ndim === 0) return x; // a scalar reversed is itself (dim 0 / -1 accepted as PyTorch does)
   const [strides, offset] = layout(x);
   const st = [...strides];
   let off = offset;
@@ -261,9 +291,9 @@ export function flip(x: Tensor, dims: number | readonly number[]): Tensor {
 
 /** Joins tensors along `dim` (all other dims equal, same dtype and device). */
 export function concat(xs: readonly Tensor[], dim = 0): Tensor {
-  if (!Array.isArray(xs) || xs.length === 0) throw new Error('[concat] expected a non-empty array of tensors');
-  xs.forEach((t, i) => checkTensor('concat', `tensors[${i}]`, t));
+  tensorList('concat', 'tensors', xs);
   const first = xs[0];
+  atLeast1d('concat', first);
   const d = normDim('concat', dim, first.ndim);
   let total = 0;
   xs.forEach((t: Tensor, i: number) => {
@@ -295,27 +325,27 @@ export function concat(xs: readonly Tensor[], dim = 0): Tensor {
 
 /** Stacks equal-shape tensors along a new dim. */
 export function stack(xs: readonly Tensor[], dim = 0): Tensor {
-  if (!Array.isArray(xs) || xs.length === 0) throw new Error('[stack] expected a non-empty array of tensors');
+  tensorList('stack', 'tensors', xs);
   xs.forEach((t: Tensor, i: number) => {
-    checkTensor('stack', `tensors[${i}]`, t);
     if (!sameShape(t.shape, xs[0].shape)) throw new Error(`[stack] tensors[${i}] has shape ${shapeStr(t.shape)}, tensors[0] has ${shapeStr(xs[0].shape)}`);
   });
   const d = normDim('stack', dim, xs[0].ndim + 1);
-  return tidy(() => concat(xs.map((t) => unsqueeze(t, d)), d));
+  return asOp('stack', () => tidy(() => concat(xs.map((t) => unsqueeze(t, d)), d)));
 }
 
 /** Splits along `dim` into pieces of `sizes` (an array) or of `size` each (last may be smaller). Views. */
 export function split(x: Tensor, sizes: number | readonly number[], dim = 0): Tensor[] {
   checkTensor('split', 'x', x);
+  atLeast1d('split', x);
   const d = normDim('split', dim, x.ndim);
   const n = x.shape[d];
   let list: number[];
   if (typeof sizes === 'number') {
-    if (!Number.isInteger(sizes) || sizes < 1) throw new Error(`[split] size must be an integer >= 1, got ${sizes}`);
+    intArg('split', 'size', sizes, 1);
     list = [];
     for (let s = 0; s < n; s += sizes) list.push(Math.min(sizes, n - s));
   } else {
-    list = [...sizes];
+    list = [...intList('split', 'sizes', sizes)];
     const sum = list.reduce((a, b) => a + b, 0);
     if (sum !== n) throw new Error(`[split] sizes [${list.join(', ')}] sum to ${sum}, but dim ${d} has ${n}`);
   }
@@ -329,8 +359,11 @@ export function split(x: Tensor, sizes: number | readonly number[], dim = 0): Te
 
 /** Splits into `n` nearly equal chunks along `dim`. Views. */
 export function chunk(x: Tensor, n: number, dim = 0): Tensor[] {
+  checkTensor('chunk', 'x', x);
+  atLeast1d('chunk', x);
   const d = normDim('chunk', dim, x.ndim);
-  return split(x, Math.max(1, Math.ceil(x.shape[d] / n)), d);
+  intArg('chunk', 'n', n, 1);
+  return asOp('chunk', () => split(x, Math.max(1, Math.ceil(x.shape[d] / n)), d));
 }
 
 /**
@@ -339,9 +372,12 @@ export function chunk(x: Tensor, n: number, dim = 0): Tensor[] {
  */
 export function pad(x: Tensor, pads: readonly number[], mode: 'constant' | 'reflect' = 'constant', value = 0): Tensor {
   checkTensor('pad', 'x', x);
+  intList('pad', 'pads', pads);
+  if (mode !== 'constant' && mode !== 'reflect') throw new Error(`[pad] mode must be 'constant' or 'reflect', got ${describe(mode)}`);
+  numArg('pad', 'value', value);
   if (pads.length % 2 !== 0 || pads.length / 2 > x.ndim) throw new Error(`[pad] pads must hold (left, right) pairs for at most ${x.ndim} dims, got [${pads.join(', ')}]`);
   if (pads.some((p) => !Number.isInteger(p) || p < 0)) throw new Error(`[pad] pads must be integers >= 0, got [${pads.join(', ')}]`);
-  return tidy(() => padImpl(x, pads, mode, value));
+  return asOp('pad', () => tidy(() => padImpl(x, pads, mode, value)));
 }
 
 function padImpl(x: Tensor, pads: readonly number[], mode: string, value: number): Tensor {
@@ -377,8 +413,9 @@ function padImpl(x: Tensor, pads: readonly number[], mode: string, value: number
 /** Tiles x: `reps[i]` copies along dim i (reps may have more dims than x). */
 export function repeat(x: Tensor, reps: readonly number[]): Tensor {
   checkTensor('repeat', 'x', x);
+  intList('repeat', 'reps', reps);
   if (reps.length < x.ndim) throw new Error(`[repeat] reps [${reps.join(', ')}] has fewer entries than x has dims (${x.ndim})`);
-  return tidy(() => repeatImpl(x, reps));
+  return asOp('repeat', () => tidy(() => repeatImpl(x, reps)));
 }
 
 function repeatImpl(x: Tensor, reps: readonly number[]): Tensor {

@@ -9,10 +9,73 @@ export function wrap(h: NativeHandle): Tensor {
 
 export { recycled };
 
-/** Throws `[op] what must be a Tensor` unless `t` is one. */
+/** Throws `[op] what must be a Tensor` unless `t` is a live one (not disposed). */
 export function checkTensor(op: string, what: string, t: unknown): Tensor {
   if (!(t instanceof Tensor)) throw new Error(`[${op}] ${what} must be a Tensor, got ${describe(t)}`);
+  if (t.isDisposed) throw new Error(`[${op}] ${what} was disposed; it cannot be used after dispose()`);
   return t;
+}
+
+/** An optional Tensor argument: null for undefined/null, else checked as by checkTensor. */
+export function optionalTensor(op: string, what: string, t: unknown): Tensor | null {
+  return t === undefined || t === null ? null : checkTensor(op, what, t);
+}
+
+/** A non-empty array of live tensors. */
+export function tensorList(op: string, what: string, xs: unknown): Tensor[] {
+  if (!Array.isArray(xs) || xs.length === 0) throw new Error(`[${op}] ${what} must be a non-empty array of tensors, got ${describe(xs)}`);
+  xs.forEach((t, i) => checkTensor(op, `${what}[${i}]`, t));
+  return xs as Tensor[];
+}
+
+/** An integer in [min, max]. */
+export function intArg(op: string, what: string, v: unknown, min = -Infinity, max = Infinity): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    const range = min === -Infinity && max === Infinity ? '' : max === Infinity ? ` >= ${min}` : ` in [${min}, ${max}]`;
+    throw new Error(`[${op}] ${what} must be an integer${range}, got ${describe(v)}`);
+  }
+  return v;
+}
+
+/** A number (any, NaN included unless `finite`). */
+export function numArg(op: string, what: string, v: unknown, finite = false): number {
+  if (typeof v !== 'number' || (finite && !Number.isFinite(v))) throw new Error(`[${op}] ${what} must be a ${finite ? 'finite ' : ''}number, got ${describe(v)}`);
+  return v;
+}
+
+/** An array of integers >= `min` (shapes: 0; reshape targets: -1). */
+export function intList(op: string, what: string, v: unknown, min = 0): number[] {
+  if (!Array.isArray(v)) throw new Error(`[${op}] ${what} must be an array of integers, got ${describe(v)}`);
+  for (let i = 0; i < v.length; ++i) {
+    const d = v[i];
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < min) {
+      throw new Error(`[${op}] ${what} must hold integers >= ${min}, got ${describe(d)} at ${i}`);
+    }
+  }
+  return v as number[];
+}
+
+/** An options object: undefined gives {}; anything but a plain object is an error. */
+export function optionsArg<T extends object>(op: string, v: T | undefined | null): T {
+  if (v === undefined) return {} as T;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error(`[${op}] options must be an object, got ${describe(v)}`);
+  return v;
+}
+
+/**
+ * Runs `fn` as op `op`: an error an inner op raised ('[slice] ...' inside narrow) is re-raised
+ * under `op` ('[narrow] ...'), so the message names the call the user made.
+ */
+export function asOp<R>(op: string, fn: () => R): R {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof Error) {
+      const m = /^\[([^\]\s]+)\] /.exec(e.message);
+      if (m && m[1] !== op) e.message = `[${op}] ${e.message.slice(m[0].length)}`;
+    }
+    throw e;
+  }
 }
 
 /** A dim in [-ndim, ndim) as a non-negative index. */
@@ -28,7 +91,7 @@ export function normDim(op: string, dim: number, ndim: number): number {
 /** Sorted unique non-negative dims; undefined/null means all dims. */
 export function normDims(op: string, dims: number | readonly number[] | undefined | null, ndim: number): number[] {
   if (dims === undefined || dims === null) return Array.from({ length: ndim }, (_, i) => i);
-  const list = typeof dims === 'number' ? [dims] : dims;
+  const list = typeof dims === 'number' ? [dims] : intList(op, 'dims', dims, -Infinity);
   const out = [...new Set(list.map((d) => normDim(op, d, ndim)))].sort((a, b) => a - b);
   if (out.length !== list.length) throw new Error(`[${op}] dims repeat: [${list.join(', ')}]`);
   return out;

@@ -110,11 +110,22 @@ export function fromTypedArray(
   if (!ArrayBuffer.isView(data) || data instanceof DataView) {
     throw new Error(`[${op}] data must be a typed array, got ${describe(data)}`);
   }
-  const isInt = Object.prototype.toString.call(data) === '[object Int32Array]';
+  const isInt = isKind(data, 'Int32Array');
   const dtype = dtypeOf(op, opts.dtype, isInt ? 'int32' : 'float32');
   const device = resolveDevice(op, opts.device);
   const dims = shape === undefined ? [(data as unknown as ArrayLike<number>).length] : shapeOf(op, shape);
-  return new Tensor(native.fromTypedArray(data, dims, dtype, device, opts.copy ?? false, recycled()), opts.requiresGrad ?? false);
+  const copy = opts.copy ?? false;
+  const borrows = !copy && device === 'cpu' && (dtype === 'float32' ? isKind(data, 'Float32Array') : dtype === 'int32' && isInt);
+  // A resizable buffer can shrink under a tensor that shares it (resize(0) frees the pages).
+  if (borrows && (data.buffer as ArrayBuffer & { resizable?: boolean }).resizable === true) {
+    throw new Error(`[${op}] data is a view of a resizable ArrayBuffer, which may shrink under a tensor sharing its memory; ` +
+      'pass { copy: true } or use a fixed-size buffer');
+  }
+  return new Tensor(native.fromTypedArray(data, dims, dtype, device, copy, recycled()), opts.requiresGrad ?? false);
+}
+
+function isKind(x: unknown, name: string): boolean {
+  return Object.prototype.toString.call(x) === `[object ${name}]`;
 }
 
 /** A tensor of `shape` with every element `value`. dtype float32 unless given. */
@@ -153,6 +164,9 @@ export function arange(startOrEnd: number, end?: number, step = 1, opts: CreateO
   }
   if (step === 0) throw new Error('[arange] step must not be 0');
   const n = Math.max(0, Math.ceil((end - start) / step));
+  if (!(n <= Number.MAX_SAFE_INTEGER)) {
+    throw new Error(`[arange] (${end} - ${start}) / ${step} gives ${n} elements; a tensor holds at most 2^53 - 1`);
+  }
   const allInt = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
   const dtype = dtypeOf('arange', opts.dtype, allInt ? 'int32' : 'float32');
   return new Tensor(native.arange(start, step, n, dtype, resolveDevice('arange', opts.device), recycled()), opts.requiresGrad ?? false);

@@ -6,6 +6,8 @@
  * native bytes are reported to V8 so that forgetting many large tensors makes GC run.
  * Tensors are immutable: ops return new tensors.
  */
+import { constants as bufferConstants } from 'buffer';
+
 import { native, NativeHandle } from '../native';
 import { registerTensorClass, track, untrack } from './scope';
 import type { GradNode } from '../autograd/tape';
@@ -21,6 +23,8 @@ const registry = new FinalizationRegistry<NativeHandle>((h) => {
 // Disposed handles kept for reuse. Creating a wrapped native object costs about 1 us, more than
 // a small op; a loop that disposes what it made (tidy, training steps) reuses the same handles.
 const handlePool: NativeHandle[] = [];
+// Most elements a typed array may have in this Node (2^32 in Node 20 on 64-bit).
+const MAX_TYPED_LENGTH = bufferConstants.MAX_LENGTH;
 const POOL_MAX = 256;
 
 function release(h: NativeHandle): void {
@@ -139,7 +143,7 @@ export class Tensor {
 
   private meta(op: string): [number[], DType, Device] {
     if (this._meta === null) {
-      const m = this.handle(op).meta();
+      const m = this.handle(op).meta(op);
       Object.freeze(m[0]);
       this._meta = [m[0], m[1] as DType, m[2] as Device];
     } else if (this._h === null) {
@@ -206,15 +210,20 @@ export class Tensor {
     return out;
   }
 
-  /** Values as a new Float32Array (float32; bfloat16 widened) or Int32Array (int32), row-major. Waits for queued GPU work. */
+  /**
+   * Values as a new Float32Array (float32; bfloat16 widened) or Int32Array (int32), row-major.
+   * Waits for queued GPU work. Throws `[dataSync] ...` when the values cannot fit in memory.
+   */
   dataSync(): TypedData {
-    return this.handle('dataSync').dataSync();
+    const h = this.handle('dataSync');
+    return h.dataSync(hostBuffer('dataSync', this.meta('dataSync')[0]));
   }
 
   /** Like dataSync(), but a CUDA read runs off the JS thread; resolves with the values. */
   data(): Promise<TypedData> {
     try {
-      return this.handle('data').data();
+      const h = this.handle('data');
+      return h.data(hostBuffer('data', this.meta('data')[0]));
     } catch (e) {
       return Promise.reject(e);
     }
@@ -247,16 +256,26 @@ export class Tensor {
     return build(0, 0);
   }
 
-  /** Frees the native memory now. Idempotent; any later use throws `[op] tensor was disposed`. */
+  /**
+   * Frees the native memory now, with this tensor's `.grad` (a leaf's accumulated gradient).
+   * When it was the last live output of an autograd node that no later op uses, the node's
+   * saved tensors are freed too (and so on upstream). Idempotent; any later use throws
+   * `[op] tensor was disposed`.
+   */
   dispose(): void {
     const h = this._h;
     if (h === null) return;
     this._h = null;
-    this._node = null; // let the graph (and its saved tensors) go once nothing else needs it
+    const node = this._node;
+    this._node = null;
     registry.unregister(this);
     untrack(this);
     h.dispose();
     release(h);
+    const g = this.grad;
+    this.grad = null;
+    if (g !== null && g !== this) g.dispose();
+    if (node !== null) node.unref();
   }
 
   /** Short description: shape, dtype, device and up to 6 values. */
@@ -308,9 +327,31 @@ export function operand(op: string, x: Tensor | number): NativeHandle | number {
 /** @internal */
 export function describe(x: unknown): string {
   if (x === null) return 'null';
+  if (x === undefined) return 'undefined';
   if (Array.isArray(x)) return 'an array';
   if (typeof x === 'object') return (x as object).constructor?.name ?? 'object';
   return `${typeof x} ${String(x)}`;
+}
+
+/**
+ * The ArrayBuffer a tensor's values are read into (4 bytes per element), allocated here in JS: a
+ * failed allocation is then a RangeError turned into `[op] ...`, where an ArrayBuffer the addon
+ * allocates would abort the process (V8 treats that failure as fatal).
+ */
+function hostBuffer(op: string, shape: Shape): ArrayBuffer {
+  let n = 1;
+  for (const d of shape) n *= d;
+  const bytes = n * 4;
+  if (n > MAX_TYPED_LENGTH) {
+    throw new Error(`[${op}] a ${shapeString(shape)} tensor has ${n} elements; a typed array holds at most ` +
+      `${MAX_TYPED_LENGTH} in this Node (read it in slices)`);
+  }
+  try {
+    return new ArrayBuffer(bytes);
+  } catch (e) {
+    throw new Error(`[${op}] cannot allocate ${bytes} bytes for the values of a ${shapeString(shape)} tensor ` +
+      `(${(e as Error).message}); read it in slices or free memory`);
+  }
 }
 
 /** "(2, 3)" */

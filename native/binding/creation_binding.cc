@@ -80,6 +80,12 @@ Napi::Value Addon::FromTypedArray(const Napi::CallbackInfo& info) {
   char* src = static_cast<char*>(ab.Data()) + ta.ByteOffset();
 
   if (!copy && same_type && device == ms::Device::CPU) {
+    // A resizable ArrayBuffer can shrink under the tensor after this check: resize(0) would
+    // leave it pointing at freed pages. Only fixed-size buffers are borrowed. (A growable
+    // SharedArrayBuffer never shrinks: the n elements checked above stay valid.)
+    if (ta.Get("buffer").As<Napi::Object>().Get("resizable").ToBoolean())
+      ms::fail(op, "data is a view of a resizable ArrayBuffer, which may shrink under a tensor "
+                   "sharing its memory; pass { copy: true } (or use a fixed-size buffer)");
     // Borrow: keep the ArrayBuffer alive through a reference, and check it is still attached
     // whenever the tensor is used (a transfer to another thread would free it under us).
     auto s = std::make_shared<ms::Storage>();
@@ -146,7 +152,10 @@ Napi::Value Addon::Arange(const Napi::CallbackInfo& info) {
   double start = number_arg(op, "start", info[0]);
   double step = number_arg(op, "step", info[1]);
   double n = number_arg(op, "length", info[2]);
-  if (!(n >= 0) || n != std::floor(n)) ms::fail(op, "length must be an integer >= 0, got ", n);
+  // Checked before the cast to int64 (1e301 steps is undefined behaviour there, and came out as
+  // a shape of -2^63).
+  if (!(n >= 0) || n != std::floor(n) || n > static_cast<double>(ms::kMaxNumel))
+    ms::fail(op, "length must be an integer in [0, 2^53), got ", n);
   ms::DType dtype = dtype_arg(op, info[3]);
   ms::Device device = device_arg(op, info[4]);
   if (dtype == ms::DType::I32) {

@@ -89,10 +89,12 @@ Napi::Value TensorHandle::Shape(const Napi::CallbackInfo& info) {
   return a;
 }
 
-// [shape, dtype, device] in one call: the TS Tensor reads its metadata once.
+// meta(op?) -> [shape, dtype, device] in one call: the TS Tensor reads its metadata once. `op`
+// names the caller in errors (a detached shared buffer).
 Napi::Value TensorHandle::Meta(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const ms::Tensor& t = get("meta");
+  const std::string op = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "meta";
+  const ms::Tensor& t = get(op.c_str());
   Napi::Array a = Napi::Array::New(env, 3);
   Napi::Array s = Napi::Array::New(env, t.shape.size());
   for (size_t i = 0; i < t.shape.size(); ++i) s.Set(i, Napi::Number::New(env, double(t.shape[i])));
@@ -103,41 +105,52 @@ Napi::Value TensorHandle::Meta(const Napi::CallbackInfo& info) {
 }
 
 namespace {
+// The ArrayBuffer values are read into: `dst` when the caller passed one (lib/tensor/tensor.ts
+// allocates it in JS, where a failed allocation is a catchable RangeError; V8 aborts the process
+// when an ArrayBuffer made here cannot be allocated), else a new one. Its size must be 4 bytes
+// per element (float32, bfloat16 widened, int32).
+Napi::ArrayBuffer out_buffer(Napi::Env env, const char* op, const ms::Tensor& t, const Napi::Value& dst) {
+  const size_t bytes = static_cast<size_t>(t.numel()) * 4;
+  if (dst.IsUndefined()) return Napi::ArrayBuffer::New(env, bytes);
+  if (!dst.IsArrayBuffer()) ms::fail(op, "destination must be an ArrayBuffer, got ", js_type_name(dst));
+  Napi::ArrayBuffer ab = dst.As<Napi::ArrayBuffer>();
+  if (ab.ByteLength() != bytes)
+    ms::fail(op, "destination has ", ab.ByteLength(), " bytes; ", ms::shape_str(t.shape), " needs ", bytes);
+  return ab;
+}
+
+Napi::Value typed_view(Napi::Env env, const ms::Tensor& t, Napi::ArrayBuffer ab) {
+  const size_t n = static_cast<size_t>(t.numel());
+  if (t.dtype == ms::DType::I32) return Napi::Int32Array::New(env, n, ab, 0);
+  return Napi::Float32Array::New(env, n, ab, 0);
+}
+
 // Host values of a tensor as the typed array dataSync() returns: Float32Array for float32 and
 // bfloat16 (widened), Int32Array for int32.
-Napi::Value host_array(Napi::Env env, const ms::Tensor& t, const void* host_src) {
+Napi::Value host_array(Napi::Env env, const ms::Tensor& t, const void* host_src, Napi::ArrayBuffer ab) {
   const int64_t n = t.numel();
   // The new ArrayBuffer's pages are untouched: the copy runs on the pool (ms::parallel_memcpy).
-  if (t.dtype == ms::DType::I32) {
-    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, static_cast<size_t>(n) * 4);
+  if (t.dtype != ms::DType::BF16) {
     ms::parallel_memcpy(ab.Data(), host_src, static_cast<size_t>(n) * 4);
-    return Napi::Int32Array::New(env, static_cast<size_t>(n), ab, 0);
-  }
-  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, static_cast<size_t>(n) * 4);
-  float* dst = static_cast<float*>(ab.Data());
-  if (t.dtype == ms::DType::F32) {
-    ms::parallel_memcpy(dst, host_src, static_cast<size_t>(n) * 4);
   } else {
+    float* dst = static_cast<float*>(ab.Data());
     const uint16_t* s = static_cast<const uint16_t*>(host_src);
     ms::parallel_for(n, 1 << 18, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) dst[i] = ms::bf16_to_f32(s[i]);
     });
   }
-  return Napi::Float32Array::New(env, static_cast<size_t>(n), ab, 0);
+  return typed_view(env, t, ab);
 }
 
 class ReadWorker : public Napi::AsyncWorker {
  public:
   // float32 and int32 are copied straight into the ArrayBuffer the promise resolves with (made
-  // here, on the JS thread; written by the worker before JS can see it); bfloat16 is widened
-  // from a staging vector.
-  ReadWorker(Napi::Env env, ms::Tensor t)
+  // on the JS thread; written by the worker before JS can see it); bfloat16 is widened from a
+  // staging vector.
+  ReadWorker(Napi::Env env, ms::Tensor t, Napi::ArrayBuffer ab)
       : Napi::AsyncWorker(env, "mamba-speech:data"), t_(std::move(t)), deferred_(Napi::Promise::Deferred::New(env)) {
-    if (t_.dtype != ms::DType::BF16) {
-      Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, static_cast<size_t>(t_.nbytes()));
-      dst_ = ab.Data();
-      ab_ = Napi::Persistent(ab);
-    }
+    dst_ = ab.Data();
+    ab_ = Napi::Persistent(ab);
   }
   Napi::Promise promise() { return deferred_.Promise(); }
   void Execute() override {
@@ -156,13 +169,10 @@ class ReadWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     if (t_.dtype == ms::DType::BF16) {
-      deferred_.Resolve(host_array(env, t_, host_.data()));
+      deferred_.Resolve(host_array(env, t_, host_.data(), ab_.Value()));
       return;
     }
-    const size_t n = static_cast<size_t>(t_.numel());
-    Napi::ArrayBuffer ab = ab_.Value();
-    if (t_.dtype == ms::DType::I32) deferred_.Resolve(Napi::Int32Array::New(env, n, ab, 0));
-    else deferred_.Resolve(Napi::Float32Array::New(env, n, ab, 0));
+    deferred_.Resolve(typed_view(env, t_, ab_.Value()));
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
@@ -175,34 +185,41 @@ class ReadWorker : public Napi::AsyncWorker {
 };
 }  // namespace
 
+// dataSync(dst?) -> Float32Array | Int32Array over `dst` (an ArrayBuffer of 4 bytes per element)
+// or over a new ArrayBuffer.
 Napi::Value TensorHandle::DataSync(const Napi::CallbackInfo& info) {
-  ms::Tensor t = ms::contiguous("dataSync", get("dataSync"), addon(info.Env()).acct);
-  if (t.device == ms::Device::CPU) return host_array(info.Env(), t, t.data());
+  Napi::Env env = info.Env();
+  const char* op = "dataSync";
+  const ms::Tensor& src = get(op);
+  Napi::ArrayBuffer ab = out_buffer(env, op, src, info[0]);
+  ms::Tensor t = ms::contiguous(op, src, addon(env).acct);
+  if (t.device == ms::Device::CPU) return host_array(env, t, t.data(), ab);
   if (t.dtype != ms::DType::BF16) {
     // Straight into the returned ArrayBuffer (the staging vector plus a second copy ran at
     // ~0.8 GB/s for 256 MB on an H200).
-    Napi::Env env = info.Env();
-    const size_t n = static_cast<size_t>(t.numel());
-    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, n * 4);
-    ms::prefault(ab.Data(), n * 4);  // the DMA from the driver's staging cannot fault in parallel
-    ms::cuda::memcpy_d2h(ab.Data(), t.data(), n * 4, 0);
-    if (t.dtype == ms::DType::I32) return Napi::Int32Array::New(env, n, ab, 0);
-    return Napi::Float32Array::New(env, n, ab, 0);
+    const size_t bytes = static_cast<size_t>(t.numel()) * 4;
+    ms::prefault(ab.Data(), bytes);  // the DMA from the driver's staging cannot fault in parallel
+    ms::cuda::memcpy_d2h(ab.Data(), t.data(), bytes, 0);
+    return typed_view(env, t, ab);
   }
   std::vector<char> host(static_cast<size_t>(t.nbytes()));
   ms::cuda::memcpy_d2h(host.data(), t.data(), host.size(), 0);
-  return host_array(info.Env(), t, host.data());
+  return host_array(env, t, host.data(), ab);
 }
 
+// data(dst?) -> a Promise of what dataSync(dst?) returns; a CUDA read runs off the JS thread.
 Napi::Value TensorHandle::Data(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  ms::Tensor t = ms::contiguous("data", get("data"), addon(env).acct);
+  const char* op = "data";
+  const ms::Tensor& src = get(op);
+  Napi::ArrayBuffer ab = out_buffer(env, op, src, info[0]);
+  ms::Tensor t = ms::contiguous(op, src, addon(env).acct);
   if (t.device == ms::Device::CPU) {
     auto d = Napi::Promise::Deferred::New(env);
-    d.Resolve(host_array(env, t, t.data()));
+    d.Resolve(host_array(env, t, t.data(), ab));
     return d.Promise();
   }
-  auto* w = new ReadWorker(env, t);
+  auto* w = new ReadWorker(env, t, ab);
   Napi::Promise p = w->promise();
   w->Queue();
   return p;

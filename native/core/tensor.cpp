@@ -60,6 +60,19 @@ int64_t shape_numel(const std::vector<int64_t>& shape) {
   return n;
 }
 
+int64_t checked_numel(const char* op, const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  bool overflow = false, empty = false;
+  for (int64_t d : shape) {
+    if (d < 0 || d > kMaxNumel) fail(op, "shape ", shape_str(shape), " has dim ", d, " outside [0, 2^53)");
+    empty = empty || d == 0;
+    if (!overflow && (__builtin_mul_overflow(n, d, &n) || n > kMaxNumel)) overflow = true;
+  }
+  if (empty) return 0;  // whatever the other dims multiply to
+  if (overflow) fail(op, "shape ", shape_str(shape), " has more than 2^53 - 1 elements");
+  return n;
+}
+
 std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape) {
   std::vector<int64_t> st(shape.size());
   int64_t s = 1;
@@ -88,7 +101,7 @@ Tensor empty(const char* op, const std::vector<int64_t>& shape, DType dtype, Dev
   t.strides = contiguous_strides(shape);
   t.dtype = dtype;
   t.device = device;
-  t.storage = allocate(op, shape_numel(shape) * dtype_size(dtype), device, acct);
+  t.storage = allocate(op, checked_numel(op, shape) * dtype_size(dtype), device, acct);
   return t;
 }
 

@@ -66,6 +66,13 @@ struct Tensor {
 };
 
 int64_t shape_numel(const std::vector<int64_t>& shape);
+// Largest element count of a tensor: 2^53 - 1, what a JS number holds exactly (shapes, sizes and
+// indices cross into JS as numbers). Bytes then stay below 2^56: no int64/size_t overflow.
+constexpr int64_t kMaxNumel = (int64_t{1} << 53) - 1;
+// Elements of `shape` with every product checked: a shape whose element count exceeds kMaxNumel
+// (or wraps 64 bits: (274177, 67280421310721) is 2^64 + 1) is an error naming `op`, never a
+// wrapped count that would size a buffer too small for its shape.
+int64_t checked_numel(const char* op, const std::vector<int64_t>& shape);
 std::vector<int64_t> contiguous_strides(const std::vector<int64_t>& shape);
 
 // A new contiguous tensor with uninitialised contents.

@@ -7,7 +7,12 @@
  *   frame     10 ms = sampleRate / 100 samples; the audio is a whole number of frames long and
  *             alignment segment k covers samples [start·hop, end·hop)
  *   target    utterance length drawn uniformly in [minSeconds, maxSeconds]; words are added until
- *             the estimated speech time reaches it (actual lengths land within ~±0.4 s)
+ *             the estimated speech time (nominal phone durations) reaches it. Stress, final
+ *             lengthening, pauses and the last word's overshoot make utterances longer than the
+ *             target: at the defaults (2-4 s) they last 2.0-6.2 s (18,000 utterances).
+ *   window    [minSeconds - 0.5, 1.5 maxSeconds + 0.5] s: the length an utterance is guaranteed to
+ *             have (0.3 s above the longest seen at the defaults); a plan outside it would be
+ *             planned again with a word added or with its last words dropped.
  */
 
 import { Alignment } from '../manifest';
@@ -65,7 +70,7 @@ export function synthesizeUtterance(seed: number, speaker: Speaker, lexicon: Lex
     words.push(w);
     est += w.syllables.flat().reduce((a, p) => a + phoneDef(p).dur, 0) / 1000 / speaker.rate;
   }
-  const plan = planUtterance(words, speaker, rng);
+  const plan = fitWindow(words, speaker, lexicon, rng, minS - 0.5, 1.5 * maxS + 0.5, seed);
   const hop = fs / 100;
   const n = plan.numFrames * hop;
   const samples = renderTracks(plan.tracks, speaker, fs, n, deriveSeed(seed, 'noise'));
@@ -77,6 +82,29 @@ export function synthesizeUtterance(seed: number, speaker: Speaker, lexicon: Lex
     phones: words.flatMap((w) => w.syllables.flat()),
     alignment: { frameShift: 0.01, segments: plan.segments },
   };
+}
+
+/**
+ * Plans `words` so that the utterance lasts within [lo, hi] seconds: while too short, one more word
+ * (from a stream of its own, so a plan inside the window draws exactly as before); then, while too
+ * long, the last word goes. Each plan replays the same planning draws. Only a last word that alone
+ * spans more than the window (at least 1.5 maxSeconds - minSeconds + 1 >= 2 s) could leave an
+ * utterance below lo; the upper bound holds whenever one word with its silences fits in hi.
+ */
+function fitWindow(words: Word[], speaker: Speaker, lexicon: Lexicon, rng: Rng, lo: number, hi: number, seed: number): ReturnType<typeof planUtterance> {
+  const start = rng.clone();
+  let plan = planUtterance(words, speaker, rng);
+  let extra: Rng | null = null;
+  for (let added = 0; plan.numFrames < lo * 100 && added < 50; ++added) {
+    extra ??= new Rng(deriveSeed(seed, 'extra-words'));
+    words.push(sampleWord(lexicon, extra));
+    plan = planUtterance(words, speaker, start.clone());
+  }
+  while (plan.numFrames > hi * 100 && words.length > 1) {
+    words.pop();
+    plan = planUtterance(words, speaker, start.clone());
+  }
+  return plan;
 }
 
 /** Scales to RMS −21 dBFS + gainDb over samples above −40 dB of the peak (speech, not silence),

@@ -105,7 +105,15 @@ cublasHandle_t handle(int device, cudaStream_t st) {
   std::lock_guard<std::mutex> lk(handle_mutex);
   if (!handles[device]) {
     cublasHandle_t h;
-    if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) fail("matmul", "cublasCreate failed");
+    cublasStatus_t c = cublasCreate(&h);
+    if (c == CUBLAS_STATUS_ALLOC_FAILED) {
+      // GPU memory is full of cached blocks: give them back and try once more.
+      cuda::empty_cache();
+      c = cublasCreate(&h);
+    }
+    if (c != CUBLAS_STATUS_SUCCESS)
+      fail("matmul", "cublasCreate failed: ", cublasGetStatusString(c),
+           c == CUBLAS_STATUS_ALLOC_FAILED ? " (out of GPU memory; free tensors and call emptyCache())" : "");
     cublasSetStream(h, st);
     const size_t ws_bytes = 32u << 20;
     void* ws = nullptr;
@@ -164,7 +172,9 @@ void matmul_cuda(const Tensor& a, const Tensor& b, Tensor& out, const MatmulOpti
           h, opB, opA, static_cast<int>(N), static_cast<int>(M), static_cast<int>(K), &alpha, b.data(), t,
           static_cast<int>(ldb), b.strides[0], a.data(), t, static_cast<int>(lda), a.strides[0], &beta, out.data(), t,
           static_cast<int>(N), M * N, static_cast<int>(Bt), ct, CUBLAS_GEMM_DEFAULT);
-      if (r != CUBLAS_STATUS_SUCCESS) fail("matmul", "cublasGemmStridedBatchedEx failed with status ", static_cast<int>(r));
+      if (r != CUBLAS_STATUS_SUCCESS)
+        fail("matmul", "cublasGemmStridedBatchedEx on ", shape_str(a.shape), " x ", shape_str(b.shape), " failed: ",
+             cublasGetStatusString(r), r == CUBLAS_STATUS_ALLOC_FAILED ? " (out of GPU memory)" : "");
       return;
     }
   }

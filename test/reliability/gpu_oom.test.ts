@@ -1,0 +1,45 @@
+// Issue 19: running out of GPU memory is a JS Error naming the op and the bytes asked, and the
+// process stays usable: allocate until it fails, free, allocate again. (CUDA only; the GPU
+// machine runs it. Each step is 1 GiB, so an 80-140 GiB card fails within ~140 steps.)
+import { add, emptyCache, matmul, memory, ones, sum, Tensor, zeros } from '../../lib';
+import { describeCuda } from '../helpers/devices';
+
+const GiB = 2 ** 30;
+
+describeCuda('GPU out of memory', () => {
+  test('allocating until it fails gives a named error; after freeing, the GPU works again', () => {
+    const base = memory().bytes.cuda;
+    const held: Tensor[] = [];
+    let err: Error | null = null;
+    try {
+      for (let i = 0; i < 512 && err === null; ++i) {
+        try {
+          held.push(zeros([GiB / 4], { device: 'cuda' }));
+        } catch (e) {
+          err = e as Error;
+        }
+      }
+      expect(err).not.toBeNull();
+      expect(err!.message).toMatch(/^\[full\] CUDA out of memory: asked for 1073741824 bytes; \d+ of \d+ bytes free on device 0/);
+      // An op that needs memory while it is full fails the same way, naming itself.
+      expect(() => matmul(ones([8192, 8192], { device: 'cuda' }), ones([8192, 8192], { device: 'cuda' })))
+        .toThrow(/^\[(full|matmul)\] (CUDA out of memory|cublas)/);
+    } finally {
+      held.forEach((t) => t.dispose());
+    }
+    expect(memory().bytes.cuda).toBe(base);
+    emptyCache();
+    const a = ones([GiB / 4], { device: 'cuda' });
+    const b = add(a, 1);
+    expect(sum(b.reshape([1024, -1]).slice(0, 0, 1)).item()).toBe(2 * (GiB / 4 / 1024));
+    a.dispose();
+    b.dispose();
+  });
+
+  test('a request larger than the card is refused with the bytes asked, without touching what is live', () => {
+    const keep = ones([1000], { device: 'cuda' });
+    expect(() => zeros([2 ** 40], { device: 'cuda' })).toThrow(/^\[full\] CUDA out of memory: asked for 4398046511104 bytes/);
+    expect(sum(keep).item()).toBe(1000);
+    keep.dispose();
+  });
+});
