@@ -156,7 +156,7 @@ void conv_forward_cpu(const ConvGeom& g, const Tensor& x, const Tensor& w, const
   const int nr = micro_kernel().nr;
   // W packed once for every task: (G, Cg, Kc) -> G blocks of strips.
   const size_t per_group = gemm::packed_a_size(Cg, Kc);
-  float* wpack = gemm::thread_buffer(2, per_group * static_cast<size_t>(g.G));
+  float* wpack = thread_buffer(2, per_group * static_cast<size_t>(g.G));
   std::vector<gemm::PackedA> packed(static_cast<size_t>(g.G));
   for (int64_t grp = 0; grp < g.G; ++grp)
     packed[grp] = gemm::pack_a_all(w.ptr<float>() + grp * Cg * Kc, Kc, 1, Cg, Kc, wpack + grp * per_group);
@@ -178,6 +178,7 @@ void conv_forward_cpu(const ConvGeom& g, const Tensor& x, const Tensor& w, const
           [&](int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* dst) {
             if (have != p0 + n0) positions_of(g, p0 + n0, nc, ps), have = p0 + n0;
             pack_col(g, xg, ps, k0, kc, 0, nc, nr, dst);
+            return static_cast<const float*>(dst);
           },
           py + (n * g.Cout + grp * Cg) * P + p0, P, false, bias ? bias + grp * Cg : nullptr, kNb);
     }
@@ -187,11 +188,14 @@ void conv_forward_cpu(const ConvGeom& g, const Tensor& x, const Tensor& w, const
 void conv_backward_input_cpu(const ConvGeom& g, const Tensor& dy, const Tensor& w, const float* bias, Tensor& dx) {
   const int64_t P = g.P(), Kc = g.Kc(), Cg = g.Cout / g.G, cin_g = g.Cin / g.G, plane = g.ih * g.iw;
   const int64_t kk = g.kh * g.kw;
-  const int mr = micro_kernel().mr, nr = micro_kernel().nr;
+  const int nr = micro_kernel().nr;
   // A 1x1 conv that reads every input once, in order: dcol is dx itself.
   const bool pointwise = kk == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && P == plane;
+  // Channel blocks of at most ~288 dcol rows (two A blocks: the dcol tile, rows x 256, stays in
+  // L2), and enough of them to give every thread work.
   const int64_t split = std::max<int64_t>(1, (want_tasks() + g.N * g.G - 1) / (g.N * g.G));
-  const int64_t cb = std::max<int64_t>(1, (cin_g + split - 1) / split), blocks = (cin_g + cb - 1) / cb;
+  const int64_t cb = std::max<int64_t>(1, std::min((cin_g + split - 1) / split, std::max<int64_t>(1, 288 / kk)));
+  const int64_t blocks = (cin_g + cb - 1) / cb;
   const float *pdy = dy.ptr<float>(), *pw = w.ptr<float>();
   float* pdx = dx.ptr<float>();
   parallel_for(g.N * g.G * blocks, 1, [&](int64_t t0, int64_t t1) {
@@ -200,15 +204,15 @@ void conv_backward_input_cpu(const ConvGeom& g, const Tensor& dy, const Tensor& 
       const int64_t n = t / (g.G * blocks), grp = (t / blocks) % g.G, c0 = (t % blocks) * cb;
       const int64_t nch = std::min(cb, cin_g - c0), rows = nch * kk;
       const float* dyg = pdy + (n * g.Cout + grp * Cg) * P;  // (Cg, P)
-      const float* wt = pw + grp * Cg * Kc + c0 * kk;          // W_g^T rows of the block: (rows, Cg), strides (1, Kc)
       float* dxg = pdx + (n * g.Cin + grp * cin_g) * plane;     // the group's channels of item n
-      auto pack_w = [&](int64_t m0, int64_t mc, int64_t k0, int64_t kc, float* buf) {
-        gemm::pack_a(wt, 1, Kc, m0, mc, k0, kc, mr, buf);
-        return static_cast<const float*>(buf);
-      };
+      // W_g^T rows of the block, (rows, Cg) at strides (1, Kc), packed once for all P tiles.
+      const gemm::PackedA A = gemm::pack_a_all(pw + grp * Cg * Kc + c0 * kk, 1, Kc, rows, Cg,
+                                               thread_buffer(3, gemm::packed_a_size(rows, Cg)));
+      auto pack_w = [&](int64_t m0, int64_t, int64_t k0, int64_t, float*) { return A.at(m0, k0); };
       auto pack_dy = [&](int64_t p0) {
         return [&, p0](int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* buf) {
           gemm::pack_b(dyg, P, 1, k0, kc, p0 + n0, nc, nr, buf);
+          return static_cast<const float*>(buf);
         };
       };
       const float* bias_c = bias ? bias + grp * cin_g + c0 : nullptr;
@@ -218,7 +222,7 @@ void conv_backward_input_cpu(const ConvGeom& g, const Tensor& dy, const Tensor& 
       }
       for (int64_t c = 0; c < nch; ++c)
         std::fill(dxg + (c0 + c) * plane, dxg + (c0 + c + 1) * plane, bias_c ? bias_c[c] : 0.f);
-      float* dcol = gemm::thread_buffer(2, static_cast<size_t>(rows * kPosTile));
+      float* dcol = thread_buffer(2, static_cast<size_t>(rows * kPosTile));
       for (int64_t p0 = 0; p0 < P; p0 += kPosTile) {
         const int64_t np = std::min(kPosTile, P - p0);
         gemm::gemm_serial(rows, np, Cg, pack_w, pack_dy(p0), dcol, np, false, nullptr, kPosTile);
@@ -266,6 +270,7 @@ void conv_backward_weight_cpu(const ConvGeom& g, const Tensor& x, const Tensor& 
             [&](int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* buf) {
               if (have != k0) positions_of(g, k0, kc, ps), have = k0;
               pack_col_t(g, xg, ps, kc, j0 + n0, nc, nr, buf);
+              return static_cast<const float*>(buf);
             },
             c, Kc, n > 0, nullptr, kNb);
       }

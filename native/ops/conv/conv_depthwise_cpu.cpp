@@ -49,10 +49,10 @@ inline int64_t dst_of(int64_t i, int64_t k, int64_t s, int64_t p, int64_t d, int
 
 // dst[u] = src[u - shift] for u < len (0 where src has no element; src has n elements).
 MS_DW_INLINE void padded(const float* src, int64_t n, int64_t shift, int64_t len, float* dst) {
-  for (int64_t u = 0; u < len; ++u) {
-    const int64_t i = u - shift;
-    dst[u] = i >= 0 && i < n ? src[i] : 0.f;
-  }
+  const int64_t lo = std::clamp<int64_t>(shift, 0, len), hi = std::clamp<int64_t>(shift + n, lo, len);
+  std::fill(dst, dst + lo, 0.f);
+  std::memcpy(dst + lo, src + (lo - shift), static_cast<size_t>(hi - lo) * 4);
+  std::fill(dst + hi, dst + len, 0.f);
 }
 
 // out[t] = init + sum_k w[k] src[t + k d] for t < round16(n) (acc: out[t] += the sum instead).
@@ -110,31 +110,34 @@ MS_DW_INLINE void bwd_input_rows_impl(const Ctx& c, int64_t r0, int64_t r1) {
   }
 }
 
-// dw[o, k] = sum_items sum_t dy_o[t] xp[t + k d], xp the padded input row.
+// dw[o, k] = sum_items sum_t dy_o[t] xp[t + k d], xp the padded input row: 16 float lanes per tap
+// over all items (a few hundred terms each), then the lanes pairwise in double.
 MS_DW_INLINE void bwd_weight_rows_impl(const Ctx& c, int64_t r0, int64_t r1) {
   const ConvGeom& g = *c.g;
   const int64_t M = g.Cout / g.G, K = g.kw, n = g.ow, n16 = round16(n), len = n16 + (K - 1) * g.dw;
   float* xp = thread_buffer(2, static_cast<size_t>(len));
   float* dyp = thread_buffer(3, static_cast<size_t>(n16));
+  constexpr int64_t kTaps = 32;  // taps per pass: 32 x 16 lanes = 2 KB of sums on the stack
   for (int64_t o = r0; o < r1; ++o) {
-    double acc[64];
-    for (int64_t k0 = 0; k0 < K; k0 += 64) {  // taps in groups of 64 (acc on the stack)
-      const int64_t kn = std::min<int64_t>(64, K - k0);
-      std::fill(acc, acc + kn, 0.0);
+    for (int64_t k0 = 0; k0 < K; k0 += kTaps) {
+      const int64_t kn = std::min<int64_t>(kTaps, K - k0);
+      float lane[kTaps][V] = {};
       for (int64_t item = 0; item < g.N; ++item) {
         padded(c.x + (item * g.Cin + o / M) * g.iw, g.iw, g.pw, len, xp);
         padded(c.dy + (item * g.Cout + o) * n, n, 0, n16, dyp);
         for (int64_t k = 0; k < kn; ++k) {
           const float* s = xp + (k0 + k) * g.dw;
-          float lane[V] = {};
           for (int64_t t = 0; t < n16; t += V)
-            for (int64_t l = 0; l < V; ++l) lane[l] += dyp[t + l] * s[t + l];
-          for (int64_t h = V / 2; h >= 1; h /= 2)
-            for (int64_t l = 0; l < h; ++l) lane[l] += lane[l + h];
-          acc[k] += lane[0];
+            for (int64_t l = 0; l < V; ++l) lane[k][l] += dyp[t + l] * s[t + l];
         }
       }
-      for (int64_t k = 0; k < kn; ++k) c.out[o * K + k0 + k] = static_cast<float>(acc[k]);
+      for (int64_t k = 0; k < kn; ++k) {
+        double d[V];
+        for (int64_t l = 0; l < V; ++l) d[l] = lane[k][l];
+        for (int64_t h = V / 2; h >= 1; h /= 2)
+          for (int64_t l = 0; l < h; ++l) d[l] += d[l + h];
+        c.out[o * K + k0 + k] = static_cast<float>(d[0]);
+      }
     }
   }
 }

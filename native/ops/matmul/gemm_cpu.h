@@ -44,7 +44,7 @@ inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 //   pack_a(m0, mc, k0, kc, buf) -> const float*   the strips of rows [m0, m0 + mc), K slice k0
 //                                                  (written into buf, or a pointer into a
 //                                                  buffer packed once before the op's tasks)
-//   pack_b(k0, kc, n0, nc, buf)                    the strips of columns [n0, n0 + nc)
+//   pack_b(k0, kc, n0, nc, buf) -> const float*   the strips of columns [n0, n0 + nc) (likewise)
 // N runs in blocks of `nb` columns (the packed B block, KC x nb, stays in L2); `bias_rows`
 // (M floats, or nullptr) initialises C's rows instead of zero when not accumulating.
 template <class PackA, class PackB>
@@ -61,11 +61,11 @@ void gemm_serial(int64_t M, int64_t N, int64_t K, PackA&& pack_a_fn, PackB&& pac
       for (int64_t i = 0; i < M; ++i) std::fill(c + i * ldc + jc, c + i * ldc + jc + nc, bias_rows[i]);
     for (int64_t pc = 0; pc < K; pc += KC) {
       const int64_t kc = std::min(KC, K - pc);
-      pack_b_fn(pc, kc, jc, nc, bbuf);
+      const float* bp = pack_b_fn(pc, kc, jc, nc, bbuf);
       for (int64_t ic = 0; ic < M; ic += MC) {
         const int64_t mc = std::min(MC, M - ic);
         const float* ap = pack_a_fn(ic, mc, pc, kc, abuf);
-        multiply_packed(uk, kc, ap, mc, bbuf, nc, c + ic * ldc + jc, ldc, accumulate || pc > 0 || bias_rows);
+        multiply_packed(uk, kc, ap, mc, bp, nc, c + ic * ldc + jc, ldc, accumulate || pc > 0 || bias_rows);
       }
     }
     if (K == 0 && !accumulate && !bias_rows)
