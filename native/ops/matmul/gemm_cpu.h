@@ -23,6 +23,7 @@ namespace gemm {
 // KC x NR x 4 B = 32 KB B strip + KC x MR x 4 B = 12 KB A strip stay in L1 (AVX-512 12 x 32).
 constexpr int64_t KC = 256;
 
+// Packed buffers must be 64-byte aligned (the AVX-512 kernel loads B strips with aligned loads).
 // A (mc x kc at m0, k0) -> strips of MR rows: strip s holds kc columns of MR floats, zero-padded.
 void pack_a(const float* a, int64_t sam, int64_t sak, int64_t m0, int64_t mc, int64_t k0, int64_t kc, int mr, float* dst);
 // B (kc x nc at k0, n0) -> strips of NR columns: strip s holds kc rows of NR floats, zero-padded.
@@ -30,10 +31,17 @@ void pack_b(const float* b, int64_t sbk, int64_t sbn, int64_t k0, int64_t kc, in
 // dst[k * R + i] = src[i * rs + k] for i < h, k < kc; rows h..R-1 zero (4x4 SSE transposes on x86).
 void pack_transpose(const float* src, int64_t rs, int64_t h, int64_t kc, int R, float* dst);
 
-// C (mc x nc, row stride ldc) (+)= A block · B block: apack holds ceil(mc / MR) strips of kc,
+// C (mc x nc, row stride ldc) (+)= A block · B block over kc: apack holds ceil(mc / MR) strips
+// `astride` columns apart (astride >= kc: a block packed for a longer K serves any shorter one),
 // bpack ceil(nc / NR) strips of kc.
-void multiply_packed(const MicroKernel& uk, int64_t kc, const float* apack, int64_t mc, const float* bpack, int64_t nc,
-                     float* c, int64_t ldc, bool accumulate);
+void multiply_packed(const MicroKernel& uk, int64_t kc, const float* apack, int64_t astride, int64_t mc, const float* bpack,
+                     int64_t nc, float* c, int64_t ldc, bool accumulate);
+
+// A packed A block as the packers hand it over: strip s (rows s MR ..) at p + s MR kstride.
+struct Panel {
+  const float* p;
+  int64_t kstride;
+};
 
 // Per-thread buffers (core/thread_pool.h): slots 0 and 1 are the GEMM drivers' B and A packs.
 using ms::thread_buffer;
@@ -41,9 +49,9 @@ using ms::thread_buffer;
 inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
 // One thread's C (M x N, row stride ldc) (+)= A · B. The packers fill the strips of one block:
-//   pack_a(m0, mc, k0, kc, buf) -> const float*   the strips of rows [m0, m0 + mc), K slice k0
-//                                                  (written into buf, or a pointer into a
-//                                                  buffer packed once before the op's tasks)
+//   pack_a(m0, mc, k0, kc, buf) -> Panel          the strips of rows [m0, m0 + mc), K slice k0
+//                                                  (written into buf: {buf, kc}; or a block of a
+//                                                  PackedA packed once before the op's tasks)
 //   pack_b(k0, kc, n0, nc, buf) -> const float*   the strips of columns [n0, n0 + nc) (likewise)
 // N runs in blocks of `nb` columns (the packed B block, KC x nb, stays in L2); `bias_rows`
 // (M floats, or nullptr) initialises C's rows instead of zero when not accumulating.
@@ -64,8 +72,8 @@ void gemm_serial(int64_t M, int64_t N, int64_t K, PackA&& pack_a_fn, PackB&& pac
       const float* bp = pack_b_fn(pc, kc, jc, nc, bbuf);
       for (int64_t ic = 0; ic < M; ic += MC) {
         const int64_t mc = std::min(MC, M - ic);
-        const float* ap = pack_a_fn(ic, mc, pc, kc, abuf);
-        multiply_packed(uk, kc, ap, mc, bp, nc, c + ic * ldc + jc, ldc, accumulate || pc > 0 || bias_rows);
+        const Panel ap = pack_a_fn(ic, mc, pc, kc, abuf);
+        multiply_packed(uk, kc, ap.p, ap.kstride, mc, bp, nc, c + ic * ldc + jc, ldc, accumulate || pc > 0 || bias_rows);
       }
     }
     if (K == 0 && !accumulate && !bias_rows)
@@ -74,11 +82,15 @@ void gemm_serial(int64_t M, int64_t N, int64_t K, PackA&& pack_a_fn, PackB&& pac
 }
 
 // A (M x K) packed once for every task of an op: slice pc holds round_up(M, MR) rows of strips;
-// at(m0, pc) is the block gemm_serial's pack_a returns (m0 a multiple of MC, hence of MR).
+// at(m0, pc) is the block gemm_serial's pack_a returns (m0 a multiple of MC, hence of MR). A
+// product may use fewer rows or a shorter K than were packed.
 struct PackedA {
   const float* data = nullptr;
   int64_t Mp = 0, K = 0;  // Mp: M rounded up to MR
-  const float* at(int64_t m0, int64_t pc) const { return data + pc * Mp + m0 * std::min(KC, K - pc); }
+  Panel at(int64_t m0, int64_t pc) const {
+    const int64_t kcp = std::min(KC, K - pc);
+    return {data + pc * Mp + m0 * kcp, kcp};
+  }
 };
 // Packs A (M x K, strides sam, sak) into dst (packed_a_size floats) and returns the view.
 size_t packed_a_size(int64_t M, int64_t K);

@@ -67,8 +67,13 @@ void pack_b(const float* b, int64_t sbk, int64_t sbn, int64_t k0, int64_t kc, in
   if (sbn == 1) {
     for (int64_t k = 0; k < kc; ++k) {
       const float* src = b + (k0 + k) * sbk + n0;
-      for (int64_t s = 0; s < nc; s += nr) {
-        const int64_t w = std::min<int64_t>(nr, nc - s);
+      int64_t s = 0;
+      for (; s + nr <= nc; s += nr) {  // full strips: fixed-width copies the compiler vectorises
+        float* row = dst + s * kc + k * nr;
+        for (int j = 0; j < nr; ++j) row[j] = src[s + j];
+      }
+      if (s < nc) {
+        const int64_t w = nc - s;
         float* row = dst + s * kc + k * nr;
         std::memcpy(row, src + s, static_cast<size_t>(w) * 4);
         for (int64_t j = w; j < nr; ++j) row[j] = 0.f;
@@ -100,6 +105,14 @@ void pack_a(const float* a, int64_t sam, int64_t sak, int64_t m0, int64_t mc, in
       pack_transpose(a + (m0 + s) * sam + k0, sam, h, kc, mr, d);
       continue;
     }
+    if (sam == 1 && h == mr) {  // columns contiguous (a transposed operand): fixed-width copies
+      for (int64_t k = 0; k < kc; ++k) {
+        const float* src = a + (m0 + s) + (k0 + k) * sak;
+        float* col = d + k * mr;
+        for (int i = 0; i < mr; ++i) col[i] = src[i];
+      }
+      continue;
+    }
     for (int64_t k = 0; k < kc; ++k) {
       const float* src = a + (m0 + s) * sam + (k0 + k) * sak;
       float* col = d + k * mr;
@@ -113,8 +126,8 @@ void pack_a(const float* a, int64_t sam, int64_t sak, int64_t m0, int64_t mc, in
   }
 }
 
-void multiply_packed(const MicroKernel& uk, int64_t kc, const float* apack, int64_t mc, const float* bpack, int64_t nc,
-                     float* c, int64_t ldc, bool accumulate) {
+void multiply_packed(const MicroKernel& uk, int64_t kc, const float* apack, int64_t astride, int64_t mc, const float* bpack,
+                     int64_t nc, float* c, int64_t ldc, bool accumulate) {
   const int mr = uk.mr, nr = uk.nr;
   alignas(64) float tile[16 * 64];
   for (int64_t jr = 0; jr < nc; jr += nr) {
@@ -122,7 +135,7 @@ void multiply_packed(const MicroKernel& uk, int64_t kc, const float* apack, int6
     for (int64_t ir = 0; ir < mc; ir += mr) {
       const int64_t h = std::min<int64_t>(mr, mc - ir);
       float* cptr = c + ir * ldc + jr;
-      const float* astrip = apack + ir * kc;
+      const float* astrip = apack + ir * astride;
       const float* bstrip = bpack + jr * kc;
       if (h == mr && w == nr) {
         uk.run(kc, astrip, bstrip, cptr, ldc, accumulate);
@@ -210,7 +223,7 @@ void gemm_one(const MicroKernel& uk, const float* a, int64_t sam, int64_t sak, c
           for (int64_t pc = pg; pc < pg + kg; pc += KC) {
             const int64_t kc = std::min<int64_t>(KC, K - pc);
             gemm::pack_a(a, sam, sak, ic, mc, pc, kc, mr, apack);
-            gemm::multiply_packed(uk, kc, apack, mc, bpack + (pc - pg) * ncp + j_lo * kc, j_hi - j_lo,
+            gemm::multiply_packed(uk, kc, apack, kc, mc, bpack + (pc - pg) * ncp + j_lo * kc, j_hi - j_lo,
                                   c + ic * N + jc + j_lo, N, pc > 0);
           }
         }
