@@ -41,6 +41,10 @@ export interface NativeMemory {
   cudaReserved: number;
   cudaAllocCalls: number;
   cudaCacheHits: number;
+  cpuCached: number;
+  cpuReserved: number;
+  cpuAllocCalls: number;
+  cpuCacheHits: number;
 }
 
 /** Options of selectiveScanFwd/Bwd as the addon takes them (tensors as handles). */

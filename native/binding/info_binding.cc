@@ -1,6 +1,7 @@
 // info_binding.cc — buildInfo, memory, emptyCache, thread count, synchronize, copy timing.
 #include "../core/cuda_api.h"
 #include "../core/error.h"
+#include "../core/host_allocator.h"
 #include "../core/thread_pool.h"
 #include "addon.h"
 #include "convert.h"
@@ -44,11 +45,17 @@ Napi::Value Addon::Memory(const Napi::CallbackInfo& info) {
   o.Set("cudaReserved", Napi::Number::New(env, double(cs.reserved_bytes)));
   o.Set("cudaAllocCalls", Napi::Number::New(env, double(cs.alloc_calls)));
   o.Set("cudaCacheHits", Napi::Number::New(env, double(cs.cache_hits)));
+  ms::host::CacheStats hs = ms::host::cache_stats();
+  o.Set("cpuCached", Napi::Number::New(env, double(hs.cached_bytes)));
+  o.Set("cpuReserved", Napi::Number::New(env, double(hs.reserved_bytes)));
+  o.Set("cpuAllocCalls", Napi::Number::New(env, double(hs.alloc_calls)));
+  o.Set("cpuCacheHits", Napi::Number::New(env, double(hs.cache_hits)));
   return o;
 }
 
 Napi::Value Addon::EmptyCache(const Napi::CallbackInfo& info) {
   ms::cuda::empty_cache();
+  ms::host::empty_cache();
   return info.Env().Undefined();
 }
 

@@ -5,6 +5,7 @@
 
 #include "cuda_api.h"
 #include "error.h"
+#include "host_allocator.h"
 
 namespace ms {
 
@@ -21,7 +22,7 @@ Storage::~Storage() {
   if (release) {
     release();
   } else if (data) {
-    if (device == Device::CPU) std::free(data);
+    if (device == Device::CPU) host::free(data, static_cast<size_t>(bytes));
     else cuda::free(data, static_cast<size_t>(bytes), device_index);
   }
   if (acct) {
@@ -37,11 +38,8 @@ std::shared_ptr<Storage> allocate(const char* op, int64_t bytes, Device device,
   s->bytes = bytes;
   s->device = device;
   if (device == Device::CPU) {
-    // aligned_alloc needs a size that is a multiple of the alignment; 0 bytes still gets a
-    // valid pointer so empty tensors need no special case downstream.
-    size_t rounded = (static_cast<size_t>(bytes) + 63) & ~static_cast<size_t>(63);
-    s->data = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
-    if (!s->data) fail(op, "out of CPU memory allocating ", bytes, " bytes");
+    // 0 bytes still gets a valid pointer so empty tensors need no special case downstream.
+    s->data = host::alloc(op, static_cast<size_t>(bytes));
   } else {
     s->data = cuda::alloc(op, static_cast<size_t>(bytes), 0);
   }

@@ -43,8 +43,8 @@ struct Storage {
   ~Storage();
 };
 
-// Allocates `bytes` on a device: 64-byte aligned on the CPU (one AVX-512 register, one cache
-// line), through the caching allocator on CUDA. `op` names the caller in out-of-memory errors.
+// Allocates `bytes` on a device through its caching allocator (host_allocator.h on the CPU,
+// 64-byte aligned; cuda/allocator.cu). `op` names the caller in out-of-memory errors.
 std::shared_ptr<Storage> allocate(const char* op, int64_t bytes, Device device,
                                   const std::shared_ptr<Accounting>& acct);
 

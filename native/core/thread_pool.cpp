@@ -6,7 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -167,6 +169,25 @@ void parallel_for(int64_t n, int64_t grain, const RangeFn& fn) {
   // About 4 chunks per thread balances load without paying the atomic per tiny piece.
   int64_t chunk = std::max(grain, (n + 4 * threads - 1) / (4 * threads));
   if (!pool().try_run(n, chunk, fn)) fn(0, n);
+}
+
+float* thread_buffer(int slot, size_t floats) {
+  struct Buffer {
+    float* p = nullptr;
+    size_t cap = 0;
+    ~Buffer() { std::free(p); }
+  };
+  thread_local Buffer bufs[kThreadBufferSlots];
+  Buffer& b = bufs[slot];
+  if (floats > b.cap) {
+    // Grown by at least 1.5x, so a run of slightly larger calls does not fault in new pages each time.
+    const size_t cap = std::max(floats, b.cap + b.cap / 2);
+    std::free(b.p);
+    b.p = static_cast<float*>(std::aligned_alloc(64, ((cap * 4 + 63) / 64) * 64));
+    b.cap = b.p ? cap : 0;
+    if (!b.p) throw std::bad_alloc();
+  }
+  return b.p;
 }
 
 namespace {

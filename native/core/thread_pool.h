@@ -21,6 +21,14 @@ void parallel_for(int64_t n, int64_t grain, const RangeFn& fn);
 int num_threads();           // workers + the caller
 void set_num_threads(int n);  // 1 disables the pool; takes effect for later calls
 
+// A 64-byte aligned buffer of at least `floats` floats, owned by the calling thread and kept
+// between calls (fresh pages cost a fault each: a 1 MB packing buffer per call took longer than
+// a 256^3 product). Slots 0 and 1 are the GEMM's B and A packs (ops/matmul/gemm_cpu.h); ops use
+// 2 and 3 for their own scratch, never across a call that may run a GEMM on the same thread.
+// The contents are undefined; a larger request may move the buffer.
+constexpr int kThreadBufferSlots = 4;
+float* thread_buffer(int slot, size_t floats);
+
 // Large host copies. Writing into freshly allocated memory (a new ArrayBuffer, a new tensor)
 // costs a page fault per 4 KiB page, and on VMs that dominates a single-threaded memcpy (256 MiB:
 // ~160 ms into fresh pages, ~23 ms into touched ones, on the 2-core CI machine); the pool takes

@@ -1,236 +1,395 @@
-// attention_cpu.cpp — the readable reference: FlashAttention-2 tiling on the CPU, float32.
+// attention_cpu.cpp — CPU attention, float32: per (b, h), blocks of Br query rows, each a few small
+// GEMMs on the project's packed micro-kernel (ops/matmul/gemm_cpu.h) with the softmax between them.
 //
-// Forward: one task per (b, h, block of kBr query rows); key blocks of kBc columns stream
-// through with an online softmax (running max m, running sum l), so the (Lq, Lk) matrix never
-// exists. Backward: D = rowsum(dO * O); then one task per (b, h, key block) accumulates dK, dV
-// over the query rows that see it, and one task per (b, h, query block) accumulates dQ over the
-// keys it sees. Each output element is summed by one task in a fixed order: bitwise
-// deterministic. Inner loops run over a contiguous axis without reductions (K and V blocks are
-// transposed to (Dh, kBc)), so -O3 vectorises them.
+// Br = NR, the micro-kernel's width (32 with AVX-512), and scores are kept transposed, S^T
+// (keys, Br), so that every product has a long M (keys or Dh) and P^T is already in the packed
+// B layout:  S^T = K · Q_blk^T;  O^T (Dh, Br) = V^T · P^T.  A block sees all its keys at once
+// (kend x Br floats, 38 KB at 300 keys): a plain two-pass softmax per column, no online rescaling;
+// the column ops run 32 lanes wide with a polynomial exp (core/cpu_math.h), compiled per ISA.
+// Backward, per (b, h), blocks in order (FlashAttention-2's loop, no atomics):
+//   P^T = exp(scale S^T - lse);  dP^T = V · dO_blk^T;  dS^T = P^T o (dP^T z - D)   (z: dropout)
+//   dV^T += dO_blk^T · (P o z);  dK^T += Q_blk^T · dS;  dQ_blk^T = K^T · dS^T
+// with dK, dV accumulated transposed (Dh, Lk) and written once at the end. Every output element
+// is summed by one task in a fixed order: deterministic for any thread count.
+// Masks: keys j >= key_len[b] are never multiplied (kend), causal keys per column are zeroed,
+// query rows >= query_len[b] or with no visible key give 0 (lse = +inf) and no gradient.
+// Dropout: keep bit of element ((b H + h) Lq + i) Lk + j from Philox (attention.h), one Philox
+// block per 4 consecutive keys.
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <vector>
 
+#include "../../core/cpu_math.h"
+#include "../../core/error.h"
 #include "../../core/thread_pool.h"
+#include "../matmul/gemm_cpu.h"
 #include "attention.h"
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define MS_ATTN_X86 1
+#endif
 
 namespace ms {
 namespace {
 
-constexpr int64_t kBr = 32;  // query rows per task: 32 x 256 x 4 B = 32 KiB of q, in L1/L2
-constexpr int64_t kBc = 64;  // keys per block: two (256, 64) float tiles = 128 KiB, in L2
+using cpu_math::exp_fast;
 constexpr float kInf = std::numeric_limits<float>::infinity();
+constexpr int kMaxBr = 64;  // the widest micro-kernel strip
 
+// Br = the micro-kernel's NR: 32 (AVX-512) or 16 (AVX2, portable); the column ops are built for both.
 struct Dims {
-  int64_t H, Lq, Lk, Dh, diag;
-  explicit Dims(const AttentionParams& p) : H(p.H), Lq(p.Lq), Lk(p.Lk), Dh(p.Dh), diag(p.Lk - p.Lq) {}
+  int64_t Lq, Lk, Dh, diag, Br;
+  explicit Dims(const AttentionParams& p) : Lq(p.Lq), Lk(p.Lk), Dh(p.Dh), diag(p.Lk - p.Lq), Br(micro_kernel().nr) {
+    if (Br != 16 && Br != 32) fail("attention", "CPU kernel expects a micro-kernel 16 or 32 wide, got ", Br);
+  }
 };
 
 inline int64_t qlen_of(const AttentionParams& p, int64_t b) { return p.query_len ? p.query_len[b] : p.Lq; }
 inline int64_t klen_of(const AttentionParams& p, int64_t b) { return p.key_len ? p.key_len[b] : p.Lk; }
 
-// xt (Dh, n) = x rows [j0, j0 + n) transposed; x is (L, Dh) row-major.
-void transpose_block(const float* x, int64_t j0, int64_t n, int64_t Dh, float* xt) {
-  for (int64_t c = 0; c < n; ++c)
-    for (int64_t d = 0; d < Dh; ++d) xt[d * kBc + c] = x[(j0 + c) * Dh + d];
+// One query block: rows [i0, i0 + ncols) of head bh, ke[l] = keys row i0 + l sees (0: none or padding).
+struct Block {
+  int64_t bh, i0, ncols, kend;
+  int32_t ke[kMaxBr];
+};
+
+Block block_of(const AttentionParams& p, const Dims& d, int64_t bh, int64_t i0) {
+  Block k;
+  k.bh = bh;
+  k.i0 = i0;
+  k.ncols = std::min(d.Br, d.Lq - i0);
+  k.kend = 0;
+  const int64_t b = bh / p.H, qlen = qlen_of(p, b), klen = klen_of(p, b);
+  for (int64_t l = 0; l < d.Br; ++l) {
+    const int64_t i = i0 + l;
+    k.ke[l] = static_cast<int32_t>((l < k.ncols && i < qlen) ? attn_key_end(i, klen, p.causal, d.diag) : 0);
+    k.kend = std::max<int64_t>(k.kend, k.ke[l]);
+  }
+  return k;
 }
 
-// s[c] = row . xt[:, c] for c < n (xt has row stride kBc).
-void row_dots(const float* row, const float* xt, int64_t n, int64_t Dh, float* s) {
-  for (int64_t c = 0; c < n; ++c) s[c] = 0.0f;
-  for (int64_t d = 0; d < Dh; ++d) {
-    const float a = row[d];
-    const float* x = xt + d * kBc;
-    for (int64_t c = 0; c < n; ++c) s[c] += a * x[c];
+// z[j * Br + l] = dropout factor (0 or 1 / (1 - p)) of element (row i0 + l, key j), j < kend.
+void dropout_factors(const AttentionParams& p, const Dims& d, const Block& k, float* z) {
+  const float keep = 1.0f / (1.0f - p.dropout);
+  for (int64_t l = 0; l < k.ncols; ++l) {
+    const uint64_t base = (static_cast<uint64_t>(k.bh) * d.Lq + k.i0 + l) * d.Lk;
+    for (int64_t j = 0; j < k.ke[l];) {
+      const uint64_t idx = base + j;
+      const Philox4 r = philox4x32_10(p.offset + idx / 4, p.seed);
+      for (uint64_t w = idx & 3; w < 4 && j < k.ke[l]; ++w, ++j)
+        z[j * d.Br + l] = static_cast<float>(r.v[w] >> 8) * (1.0f / 16777216.0f) >= p.dropout ? keep : 0.0f;
+    }
   }
 }
 
-inline void axpy(float a, const float* x, float* y, int64_t n) {
-  for (int64_t d = 0; d < n; ++d) y[d] += a * x[d];
+// ---- Column ops on a (kend, Br) block, one lane per query row; compiled once per ISA. The lane
+// count is a template constant and the loops fixed-width, so each j row is a few vector ops.
+
+// s (scores) -> P = exp(scale s - m) on visible entries, 0 elsewhere; m, l per lane; then
+// z applied (P~ = P z) when given, l summing P before dropout (the normaliser). Entries off the
+// visible range (and z there) may hold anything: they are selected away, never multiplied.
+template <int BR, bool Z>
+MS_INLINE void softmax_cols_t(float* __restrict s, int64_t kend, const int32_t* __restrict ke, float scale,
+                              const float* __restrict z, float* __restrict m_out, float* __restrict l_out) {
+  float m[BR], l[BR];
+  int32_t kv[BR];
+  for (int c = 0; c < BR; ++c) m[c] = -kInf, l[c] = 0.f, kv[c] = ke[c];
+  for (int32_t j = 0; j < static_cast<int32_t>(kend); ++j) {
+    const float* row = s + j * BR;
+    for (int c = 0; c < BR; ++c) {
+      const float x = row[c] * scale;
+      m[c] = (j < kv[c] && x > m[c]) ? x : m[c];
+    }
+  }
+  for (int32_t j = 0; j < static_cast<int32_t>(kend); ++j) {
+    float* row = s + j * BR;
+    for (int c = 0; c < BR; ++c) {
+      const float e = exp_fast(row[c] * scale - m[c]);
+      const bool vis = j < kv[c];
+      l[c] += vis ? e : 0.f;
+      row[c] = vis ? (Z ? e * z[j * BR + c] : e) : 0.f;
+    }
+  }
+  for (int c = 0; c < BR; ++c) m_out[c] = m[c], l_out[c] = l[c];
 }
 
-// Dropout factor of element (bh, i, j): 0 or 1 / (1 - p).
-inline float drop_factor(const AttentionParams& p, int64_t bh, int64_t i, int64_t j) {
-  const uint64_t idx = (static_cast<uint64_t>(bh) * p.Lq + i) * p.Lk + j;
-  return attn_keep(p.seed, p.offset, idx, p.dropout) ? 1.0f / (1.0f - p.dropout) : 0.0f;
+// s (scores) -> P = exp(scale s - lse) (backward, from the saved lse), 0 off the visible entries.
+template <int BR>
+MS_INLINE void probs_cols_t(float* __restrict s, int64_t kend, const int32_t* __restrict ke, float scale,
+                            const float* __restrict lse) {
+  float ls[BR];
+  int32_t kv[BR];
+  for (int c = 0; c < BR; ++c) ls[c] = lse[c], kv[c] = ke[c];
+  for (int32_t j = 0; j < static_cast<int32_t>(kend); ++j) {
+    float* row = s + j * BR;
+    for (int c = 0; c < BR; ++c) {
+      const float e = exp_fast(row[c] * scale - ls[c]);
+      row[c] = j < kv[c] ? e : 0.f;
+    }
+  }
 }
 
-// One (b, h, query block): out rows [i0, i0 + kBr) and their lse.
-void forward_block(const AttentionParams& p, int64_t bh, int64_t i0) {
-  const Dims d(p);
-  const int64_t b = bh / d.H, Dh = d.Dh;
-  const int64_t qlen = qlen_of(p, b), klen = klen_of(p, b);
-  const int64_t i1 = std::min(i0 + kBr, d.Lq);
+// dp (dP^T) -> dS^T = P (dP z - D); p (P^T) -> P~ = P z when dropout is on.
+template <int BR, bool Z>
+MS_INLINE void dscores_cols_t(float* __restrict p, float* __restrict dp, int64_t kend, const int32_t* __restrict ke,
+                              const float* __restrict z, const float* __restrict Din) {
+  float D[BR];
+  int32_t kv[BR];
+  for (int c = 0; c < BR; ++c) D[c] = Din[c], kv[c] = ke[c];
+  for (int32_t j = 0; j < static_cast<int32_t>(kend); ++j) {
+    float* pr = p + j * BR;
+    float* dr = dp + j * BR;
+    for (int c = 0; c < BR; ++c) {
+      const bool vis = j < kv[c];
+      const float zz = Z ? z[j * BR + c] : 1.f;
+      const float ds = pr[c] * (dr[c] * zz - D[c]);
+      dr[c] = vis ? ds : 0.f;
+      if (Z) pr[c] = vis ? pr[c] * zz : 0.f;
+    }
+  }
+}
+
+MS_INLINE void softmax_cols_impl(float* s, int64_t kend, int64_t Br, const int32_t* ke, float scale, const float* z,
+                                 float* m, float* l) {
+  if (Br == 32) {
+    if (z) softmax_cols_t<32, true>(s, kend, ke, scale, z, m, l);
+    else softmax_cols_t<32, false>(s, kend, ke, scale, z, m, l);
+  } else {
+    if (z) softmax_cols_t<16, true>(s, kend, ke, scale, z, m, l);
+    else softmax_cols_t<16, false>(s, kend, ke, scale, z, m, l);
+  }
+}
+MS_INLINE void probs_cols_impl(float* s, int64_t kend, int64_t Br, const int32_t* ke, float scale, const float* lse) {
+  if (Br == 32) probs_cols_t<32>(s, kend, ke, scale, lse);
+  else probs_cols_t<16>(s, kend, ke, scale, lse);
+}
+MS_INLINE void dscores_cols_impl(float* p, float* dp, int64_t kend, int64_t Br, const int32_t* ke, const float* z,
+                                 const float* D) {
+  if (Br == 32) {
+    if (z) dscores_cols_t<32, true>(p, dp, kend, ke, z, D);
+    else dscores_cols_t<32, false>(p, dp, kend, ke, z, D);
+  } else {
+    if (z) dscores_cols_t<16, true>(p, dp, kend, ke, z, D);
+    else dscores_cols_t<16, false>(p, dp, kend, ke, z, D);
+  }
+}
+
+struct ColumnOps {
+  void (*softmax)(float*, int64_t, int64_t, const int32_t*, float, const float*, float*, float*);
+  void (*probs)(float*, int64_t, int64_t, const int32_t*, float, const float*);
+  void (*dscores)(float*, float*, int64_t, int64_t, const int32_t*, const float*, const float*);
+};
+#define MS_ATTN_COLUMN_OPS(suffix, attr)                                                                         \
+  attr void softmax_##suffix(float* s, int64_t n, int64_t Br, const int32_t* ke, float sc, const float* z,      \
+                             float* m, float* l) {                                                               \
+    softmax_cols_impl(s, n, Br, ke, sc, z, m, l);                                                                \
+  }                                                                                                              \
+  attr void probs_##suffix(float* s, int64_t n, int64_t Br, const int32_t* ke, float sc, const float* lse) {    \
+    probs_cols_impl(s, n, Br, ke, sc, lse);                                                                      \
+  }                                                                                                              \
+  attr void dscores_##suffix(float* p, float* dp, int64_t n, int64_t Br, const int32_t* ke, const float* z,     \
+                             const float* D) {                                                                   \
+    dscores_cols_impl(p, dp, n, Br, ke, z, D);                                                                   \
+  }
+MS_ATTN_COLUMN_OPS(base, )
+#ifdef MS_ATTN_X86
+MS_ATTN_COLUMN_OPS(avx2, __attribute__((target("avx2,fma"))))
+MS_ATTN_COLUMN_OPS(avx512, __attribute__((target("avx512f,fma"))))
+#endif
+
+const ColumnOps& column_ops() {
+  static const ColumnOps ops = [] {
+#ifdef MS_ATTN_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"))
+      return ColumnOps{softmax_avx512, probs_avx512, dscores_avx512};
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ColumnOps{softmax_avx2, probs_avx2, dscores_avx2};
+#endif
+    return ColumnOps{softmax_base, probs_base, dscores_base};
+  }();
+  return ops;
+}
+
+// ---- GEMM pieces. Every A here is (rows, Dh) row-major or its transpose; B = Q_blk^T or a
+// (kend, Br) block that is already in the packed layout (Br = NR).
+
+// C (M, ncols | Br) = A (M, Dh), prepacked, · X_blk^T where X_blk = rows [i0, i0 + ncols) of X (L, Dh).
+void times_rows_t(const gemm::PackedA& A, int64_t M, const float* x_blk, int64_t ncols, int64_t Dh, float* c, int64_t Br) {
+  gemm::gemm_serial(
+      M, ncols, Dh, [&](int64_t m0, int64_t, int64_t k0, int64_t, float*) { return A.at(m0, k0); },
+      [&](int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* buf) {
+        gemm::pack_b(x_blk, 1, Dh, k0, kc, n0, nc, static_cast<int>(Br), buf);
+        return static_cast<const float*>(buf);
+      },
+      c, Br, false, nullptr, Br);
+}
+
+// C (Dh, Br) = A (Dh, kend) · blk (kend, Br): A = Y^T of a (L, Dh) Y, prepacked; blk in the packed B layout.
+void t_times_block(const gemm::PackedA& A, int64_t Dh, const float* blk, int64_t kend, float* c, int64_t Br) {
+  gemm::gemm_serial(
+      Dh, Br, kend, [&](int64_t m0, int64_t, int64_t k0, int64_t, float*) { return A.at(m0, k0); },
+      [&](int64_t k0, int64_t, int64_t, int64_t, float*) { return blk + k0 * Br; }, c, Br, false, nullptr, Br);
+}
+
+// C (Dh, kend) += X_blk^T (Dh, ncols) · blk^T (ncols, kend), blk (kend, Br); C row stride ldc.
+void t_times_block_t(const float* x_blk, int64_t Dh, int64_t ncols, const float* blk, int64_t kend, int64_t Br,
+                     float* c, int64_t ldc) {
+  const int mr = micro_kernel().mr, nr = micro_kernel().nr;
+  gemm::gemm_serial(
+      Dh, kend, ncols,
+      [&](int64_t m0, int64_t mc, int64_t k0, int64_t kc, float* buf) {
+        gemm::pack_a(x_blk, 1, Dh, m0, mc, k0, kc, mr, buf);
+        return gemm::Panel{buf, kc};
+      },
+      [&](int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* buf) {
+        gemm::pack_b(blk, 1, Br, k0, kc, n0, nc, nr, buf);
+        return static_cast<const float*>(buf);
+      },
+      c, ldc, true);
+}
+
+// Per-thread workspace for one head: carved from thread buffer 2. kp: K as A (keys, Dh); tp: V^T
+// (forward) or K^T (backward) as A (Dh, keys); vp: V as A (backward).
+struct Work {
+  float *kp, *tp, *vp, *s, *dp, *z, *ot, *dkt, *dvt;
+  gemm::PackedA K, T, V;
+};
+Work workspace(const Dims& d, bool backward) {
+  const int64_t Lp = gemm::round_up(std::max<int64_t>(d.Lk, 1), micro_kernel().mr);
+  // Every part starts on a 64-byte boundary: the micro-kernel loads packed strips aligned.
+  const auto al = [](size_t n) { return (n + 15) / 16 * 16; };
+  const size_t pk = al(gemm::packed_a_size(d.Lk, d.Dh)), pt = al(gemm::packed_a_size(d.Dh, d.Lk));
+  const size_t blk = al(static_cast<size_t>(Lp * d.Br)), ot = al(static_cast<size_t>(d.Dh * d.Br));
+  const size_t acc = al(static_cast<size_t>(d.Dh * d.Lk));
+  float* base = thread_buffer(2, backward ? 2 * pk + pt + 3 * blk + ot + 2 * acc : pk + pt + 2 * blk + ot);
+  Work w;
+  w.kp = base;
+  w.tp = w.kp + pk;
+  w.vp = backward ? w.tp + pt : nullptr;
+  w.s = backward ? w.vp + pk : w.tp + pt;
+  w.z = w.s + blk;
+  w.dp = backward ? w.z + blk : nullptr;
+  w.ot = (backward ? w.dp : w.z) + blk;
+  w.dkt = backward ? w.ot + ot : nullptr;
+  w.dvt = backward ? w.dkt + acc : nullptr;
+  return w;
+}
+
+// Query blocks [qb0, qb1) of head bh: K packed once for all of them.
+void forward_blocks(const AttentionParams& p, const Dims& d, int64_t bh, int64_t qb0, int64_t qb1) {
+  const int64_t Dh = d.Dh, Br = d.Br;
   const float* q = static_cast<const float*>(p.q) + bh * d.Lq * Dh;  // (Lq, Dh)
   const float* k = static_cast<const float*>(p.k) + bh * d.Lk * Dh;  // (Lk, Dh)
   const float* v = static_cast<const float*>(p.v) + bh * d.Lk * Dh;  // (Lk, Dh)
   float* out = static_cast<float*>(p.o) + bh * d.Lq * Dh;            // (Lq, Dh)
   float* lse = p.lse + bh * d.Lq;                                     // (Lq)
-  const bool drop = p.dropout > 0.0f;
-
-  std::vector<float> acc(kBr * Dh, 0.0f), m(kBr, -kInf), l(kBr, 0.0f);
-  std::vector<float> kt(Dh * kBc), s(kBc);
-  const int64_t rows_end = std::min(i1, qlen);  // rows >= qlen give 0
-  int64_t kend = 0;                             // keys any row of the block sees: [0, kend)
-  for (int64_t i = i0; i < rows_end; ++i) kend = std::max(kend, attn_key_end(i, klen, p.causal, d.diag));
-
-  for (int64_t j0 = 0; j0 < kend; j0 += kBc) {
-    const int64_t nc = std::min(kBc, kend - j0);
-    transpose_block(k, j0, nc, Dh, kt.data());
-    for (int64_t i = i0; i < rows_end; ++i) {
-      const int64_t r = i - i0;
-      const int64_t n = std::min(nc, attn_key_end(i, klen, p.causal, d.diag) - j0);  // visible in block
-      if (n <= 0) continue;
-      row_dots(q + i * Dh, kt.data(), n, Dh, s.data());
-      float mx = m[r];
-      for (int64_t c = 0; c < n; ++c) mx = std::max(mx, s[c] * p.scale);
-      const float corr = std::exp(m[r] - mx);  // 0 on the first visible block (m = -inf)
-      float* a = acc.data() + r * Dh;
-      for (int64_t t = 0; t < Dh; ++t) a[t] *= corr;
-      float sum = 0.0f;
-      for (int64_t c = 0; c < n; ++c) {
-        float pr = std::exp(s[c] * p.scale - mx);
-        sum += pr;
-        if (drop) pr *= drop_factor(p, bh, i, j0 + c);
-        axpy(pr, v + (j0 + c) * Dh, a, Dh);
-      }
-      l[r] = l[r] * corr + sum;
-      m[r] = mx;
-    }
+  Work w = workspace(d, false);
+  // K and V^T packed once for every block, as far as the furthest-seeing block reads.
+  int64_t kmax = 0;
+  for (int64_t qb = qb0; qb < qb1; ++qb) kmax = std::max(kmax, block_of(p, d, bh, qb * Br).kend);
+  if (kmax > 0) {
+    w.K = gemm::pack_a_all(k, Dh, 1, kmax, Dh, w.kp);  // (keys, Dh)
+    w.T = gemm::pack_a_all(v, 1, Dh, Dh, kmax, w.tp);  // V^T (Dh, keys)
   }
-  for (int64_t i = i0; i < i1; ++i) {
-    const int64_t r = i - i0;
-    float* o = out + i * Dh;
-    if (i >= rows_end || l[r] == 0.0f) {  // padded query row, or no visible key
-      for (int64_t t = 0; t < Dh; ++t) o[t] = 0.0f;
-      lse[i] = kInf;
-      continue;
+  for (int64_t qb = qb0; qb < qb1; ++qb) {
+    const int64_t i0 = qb * Br;
+    const Block blk = block_of(p, d, bh, i0);
+    float m[kMaxBr], l[kMaxBr];
+    std::fill(l, l + Br, 0.f);
+    if (blk.kend > 0) {
+      times_rows_t(w.K, blk.kend, q + i0 * Dh, blk.ncols, Dh, w.s, Br);  // S^T (kend, Br)
+      if (p.dropout > 0.f) dropout_factors(p, d, blk, w.z);
+      column_ops().softmax(w.s, blk.kend, Br, blk.ke, p.scale, p.dropout > 0.f ? w.z : nullptr, m, l);
+      t_times_block(w.T, Dh, w.s, blk.kend, w.ot, Br);  // O^T (Dh, Br) = V^T P~^T
     }
-    const float inv = 1.0f / l[r];
-    for (int64_t t = 0; t < Dh; ++t) o[t] = acc[r * Dh + t] * inv;
-    lse[i] = m[r] + std::log(l[r]);
+    for (int64_t c = 0; c < blk.ncols; ++c) {
+      float* o = out + (i0 + c) * Dh;
+      if (l[c] == 0.f) {  // padded query row, or no visible key
+        std::fill(o, o + Dh, 0.f);
+        lse[i0 + c] = kInf;
+        continue;
+      }
+      const float inv = 1.0f / l[c];
+      for (int64_t t = 0; t < Dh; ++t) o[t] = w.ot[t * Br + c] * inv;
+      lse[i0 + c] = m[c] + std::log(l[c]);
+    }
   }
 }
 
-// dK, dV rows [j0, j0 + kBc) of one (b, h).
-void backward_kv_block(const AttentionParams& p, int64_t bh, int64_t j0) {
-  const Dims d(p);
-  const int64_t b = bh / d.H, Dh = d.Dh;
-  const int64_t qlen = qlen_of(p, b), klen = klen_of(p, b);
+void backward_head(const AttentionParams& p, const Dims& d, int64_t bh) {
+  const int64_t Dh = d.Dh, Br = d.Br, b = bh / p.H, klen = klen_of(p, b);
   const float* q = static_cast<const float*>(p.q) + bh * d.Lq * Dh;
   const float* k = static_cast<const float*>(p.k) + bh * d.Lk * Dh;
   const float* v = static_cast<const float*>(p.v) + bh * d.Lk * Dh;
+  const float* o = static_cast<const float*>(p.out) + bh * d.Lq * Dh;
   const float* dout = static_cast<const float*>(p.dout) + bh * d.Lq * Dh;
   const float* lse = p.lse + bh * d.Lq;
-  const float* D = p.delta + bh * d.Lq;
+  float* dq = static_cast<float*>(p.dq) + bh * d.Lq * Dh;
   float* dk = static_cast<float*>(p.dk) + bh * d.Lk * Dh;
   float* dv = static_cast<float*>(p.dv) + bh * d.Lk * Dh;
-  const bool drop = p.dropout > 0.0f;
-
-  const int64_t j1 = std::min(j0 + kBc, d.Lk);
-  const int64_t nc = std::max<int64_t>(0, std::min(j1, klen) - j0);  // keys >= klen get 0
-  std::vector<float> dk_acc(kBc * Dh, 0.0f), dv_acc(kBc * Dh, 0.0f);
-  if (nc > 0) {
-    std::vector<float> kt(Dh * kBc), vt(Dh * kBc), s(kBc), dp(kBc);
-    transpose_block(k, j0, nc, Dh, kt.data());
-    transpose_block(v, j0, nc, Dh, vt.data());
-    // First query row that sees key j0: i + diag >= j0 under causal.
-    const int64_t i_begin = p.causal ? std::max<int64_t>(0, j0 - d.diag) : 0;
-    for (int64_t i = i_begin; i < qlen; ++i) {
-      const int64_t n = std::min(nc, attn_key_end(i, klen, p.causal, d.diag) - j0);
-      if (n <= 0) continue;
-      const float* qi = q + i * Dh;
-      const float* doi = dout + i * Dh;
-      row_dots(qi, kt.data(), n, Dh, s.data());
-      row_dots(doi, vt.data(), n, Dh, dp.data());
-      for (int64_t c = 0; c < n; ++c) {
-        const float pr = std::exp(s[c] * p.scale - lse[i]);  // P_ij
-        const float z = drop ? drop_factor(p, bh, i, j0 + c) : 1.0f;
-        axpy(pr * z, doi, dv_acc.data() + c * Dh, Dh);       // dV_j += P~_ij dO_i
-        const float ds = pr * (dp[c] * z - D[i]);            // dS_ij
-        axpy(ds, qi, dk_acc.data() + c * Dh, Dh);            // dK_j += dS_ij q_i (x scale below)
-      }
-    }
+  const bool drop = p.dropout > 0.f;
+  Work w = workspace(d, true);
+  std::fill(w.dkt, w.dkt + Dh * d.Lk, 0.f);
+  std::fill(w.dvt, w.dvt + Dh * d.Lk, 0.f);
+  const int64_t kmax = std::min(klen, d.Lk);
+  if (kmax > 0) {
+    w.K = gemm::pack_a_all(k, Dh, 1, kmax, Dh, w.kp);  // (keys, Dh)
+    w.V = gemm::pack_a_all(v, Dh, 1, kmax, Dh, w.vp);  // (keys, Dh)
+    w.T = gemm::pack_a_all(k, 1, Dh, Dh, kmax, w.tp);  // K^T (Dh, keys)
   }
-  for (int64_t j = j0; j < j1; ++j) {
-    const int64_t c = j - j0;
+  for (int64_t i0 = 0; i0 < d.Lq; i0 += Br) {
+    const Block blk = block_of(p, d, bh, i0);
+    float* dqb = dq + i0 * Dh;
+    if (blk.kend == 0) {
+      std::fill(dqb, dqb + blk.ncols * Dh, 0.f);
+      continue;
+    }
+    // D_i = dO_i . O_i (rowsum(P~ o dP) without forming it); lse of dead lanes is unused.
+    float D[kMaxBr], ls[kMaxBr];
+    for (int64_t c = 0; c < Br; ++c) {
+      D[c] = 0.f;
+      ls[c] = c < blk.ncols ? lse[i0 + c] : 0.f;
+      if (c < blk.ncols && blk.ke[c] > 0)
+        for (int64_t t = 0; t < Dh; ++t) D[c] += dout[(i0 + c) * Dh + t] * o[(i0 + c) * Dh + t];
+    }
+    times_rows_t(w.K, blk.kend, q + i0 * Dh, blk.ncols, Dh, w.s, Br);      // S^T
+    column_ops().probs(w.s, blk.kend, Br, blk.ke, p.scale, ls);          // P^T
+    times_rows_t(w.V, blk.kend, dout + i0 * Dh, blk.ncols, Dh, w.dp, Br);  // dP^T
+    if (drop) dropout_factors(p, d, blk, w.z);
+    column_ops().dscores(w.s, w.dp, blk.kend, Br, blk.ke, drop ? w.z : nullptr, D);  // dS^T; P~^T
+    t_times_block_t(dout + i0 * Dh, Dh, blk.ncols, w.s, blk.kend, Br, w.dvt, d.Lk);  // dV^T += dO^T P~
+    t_times_block_t(q + i0 * Dh, Dh, blk.ncols, w.dp, blk.kend, Br, w.dkt, d.Lk);    // dK^T += Q^T dS
+    t_times_block(w.T, Dh, w.dp, blk.kend, w.ot, Br);                                // dQ^T = K^T dS^T
+    for (int64_t c = 0; c < blk.ncols; ++c)
+      for (int64_t t = 0; t < Dh; ++t) dqb[c * Dh + t] = w.ot[t * Br + c] * p.scale;
+  }
+  for (int64_t j = 0; j < d.Lk; ++j)
     for (int64_t t = 0; t < Dh; ++t) {
-      dk[j * Dh + t] = dk_acc[c * Dh + t] * p.scale;
-      dv[j * Dh + t] = dv_acc[c * Dh + t];
+      dk[j * Dh + t] = w.dkt[t * d.Lk + j] * p.scale;
+      dv[j * Dh + t] = w.dvt[t * d.Lk + j];
     }
-  }
-}
-
-// dQ rows [i0, i0 + kBr) of one (b, h).
-void backward_q_block(const AttentionParams& p, int64_t bh, int64_t i0) {
-  const Dims d(p);
-  const int64_t b = bh / d.H, Dh = d.Dh;
-  const int64_t qlen = qlen_of(p, b), klen = klen_of(p, b);
-  const float* q = static_cast<const float*>(p.q) + bh * d.Lq * Dh;
-  const float* k = static_cast<const float*>(p.k) + bh * d.Lk * Dh;
-  const float* v = static_cast<const float*>(p.v) + bh * d.Lk * Dh;
-  const float* dout = static_cast<const float*>(p.dout) + bh * d.Lq * Dh;
-  const float* lse = p.lse + bh * d.Lq;
-  const float* D = p.delta + bh * d.Lq;
-  float* dq = static_cast<float*>(p.dq) + bh * d.Lq * Dh;
-  const bool drop = p.dropout > 0.0f;
-
-  const int64_t i1 = std::min(i0 + kBr, d.Lq);
-  const int64_t rows_end = std::min(i1, qlen);
-  std::vector<float> acc(kBr * Dh, 0.0f), kt(Dh * kBc), vt(Dh * kBc), s(kBc), dp(kBc);
-  int64_t kend = 0;
-  for (int64_t i = i0; i < rows_end; ++i) kend = std::max(kend, attn_key_end(i, klen, p.causal, d.diag));
-  for (int64_t j0 = 0; j0 < kend; j0 += kBc) {
-    const int64_t nc = std::min(kBc, kend - j0);
-    transpose_block(k, j0, nc, Dh, kt.data());
-    transpose_block(v, j0, nc, Dh, vt.data());
-    for (int64_t i = i0; i < rows_end; ++i) {
-      const int64_t n = std::min(nc, attn_key_end(i, klen, p.causal, d.diag) - j0);
-      if (n <= 0) continue;
-      row_dots(q + i * Dh, kt.data(), n, Dh, s.data());
-      row_dots(dout + i * Dh, vt.data(), n, Dh, dp.data());
-      float* a = acc.data() + (i - i0) * Dh;
-      for (int64_t c = 0; c < n; ++c) {
-        const float pr = std::exp(s[c] * p.scale - lse[i]);
-        const float z = drop ? drop_factor(p, bh, i, j0 + c) : 1.0f;
-        axpy(pr * (dp[c] * z - D[i]), k + (j0 + c) * Dh, a, Dh);  // dQ_i += dS_ij k_j
-      }
-    }
-  }
-  for (int64_t i = i0; i < i1; ++i)
-    for (int64_t t = 0; t < Dh; ++t) dq[i * Dh + t] = acc[(i - i0) * Dh + t] * p.scale;
 }
 
 }  // namespace
 
 void attention_forward_cpu(const AttentionParams& p) {
-  const int64_t nq = (p.Lq + kBr - 1) / kBr;
-  parallel_for(p.B * p.H * nq, 1, [&](int64_t s, int64_t e) {
-    for (int64_t t = s; t < e; ++t) forward_block(p, t / nq, (t % nq) * kBr);
+  const Dims d(p);
+  const int64_t nq = (p.Lq + d.Br - 1) / d.Br, BH = p.B * p.H;
+  // One task per head (K packed once), or per run of query blocks when there are few heads.
+  const int64_t split = std::min<int64_t>(nq, std::max<int64_t>(1, (2 * num_threads() + BH - 1) / std::max<int64_t>(BH, 1)));
+  const int64_t run = (nq + split - 1) / std::max<int64_t>(split, 1);
+  parallel_for(BH * split, 1, [&](int64_t s, int64_t e) {
+    for (int64_t t = s; t < e; ++t) {
+      const int64_t qb0 = (t % split) * run;
+      forward_blocks(p, d, t / split, qb0, std::min(nq, qb0 + run));
+    }
   });
 }
 
 void attention_backward_cpu(const AttentionParams& p) {
-  const int64_t Dh = p.Dh, BH = p.B * p.H;
-  // D_i = rowsum(dO_i * O_i): the softmax-backward term, also right under dropout
-  // (rowsum(P~ o dP) = dO_i . O_i). Padded rows have O = 0, so D = 0 there.
-  parallel_for(BH * p.Lq, std::max<int64_t>(1, 16384 / Dh), [&](int64_t s, int64_t e) {
-    const float* o = static_cast<const float*>(p.out);
-    const float* dout = static_cast<const float*>(p.dout);
-    for (int64_t r = s; r < e; ++r) {
-      float acc = 0.0f;
-      for (int64_t t = 0; t < Dh; ++t) acc += o[r * Dh + t] * dout[r * Dh + t];
-      p.delta[r] = acc;
-    }
-  });
-  const int64_t nk = (p.Lk + kBc - 1) / kBc;
-  parallel_for(BH * nk, 1, [&](int64_t s, int64_t e) {
-    for (int64_t t = s; t < e; ++t) backward_kv_block(p, t / nk, (t % nk) * kBc);
-  });
-  const int64_t nq = (p.Lq + kBr - 1) / kBr;
-  parallel_for(BH * nq, 1, [&](int64_t s, int64_t e) {
-    for (int64_t t = s; t < e; ++t) backward_q_block(p, t / nq, (t % nq) * kBr);
+  const Dims d(p);
+  parallel_for(p.B * p.H, 1, [&](int64_t s, int64_t e) {
+    for (int64_t bh = s; bh < e; ++bh) backward_head(p, d, bh);
   });
 }
 

@@ -1,6 +1,6 @@
-// conv.cpp — checks, dtype handling and the im2col + GEMM orchestration of the convolutions
-// (see conv.h). Device work goes through the primitives in conv_cpu.cpp / conv_cuda.cu and
-// ms::matmul (cuBLAS or the project's kernels).
+// conv.cpp — checks, dtype handling, and the im2col + GEMM orchestration of the CUDA
+// convolutions (see conv.h). The CPU runs whole ops in conv_cpu.cpp (implicit GEMMs) and
+// conv_depthwise_cpu.cpp; CUDA goes through the primitives in conv_cuda.cu and ms::matmul.
 #include "conv.h"
 
 #include <algorithm>
@@ -19,9 +19,11 @@ namespace {
 #ifdef MAMBA_SPEECH_WITH_CUDA
 #define CONV_RUN(dev, fn, ...) \
   do { if ((dev) == Device::CPU) fn##_cpu(__VA_ARGS__); else fn##_cuda(__VA_ARGS__); } while (0)
+#define CUDA_RUN(fn, ...) fn##_cuda(__VA_ARGS__)
 #else
 #define CONV_RUN(dev, fn, ...) \
   do { if ((dev) == Device::CPU) fn##_cpu(__VA_ARGS__); else cuda::require("conv", 0); } while (0)
+#define CUDA_RUN(fn, ...) cuda::require("conv", 0)
 #endif
 
 // Largest im2col buffer, in elements (256 MiB of float32): bigger batches run in chunks.
@@ -118,18 +120,22 @@ Tensor conv_forward(const char* op, const ConvGeom& g, const Tensor& x_in, const
     CONV_RUN(dev, depthwise_fwd, g, x, w, pb, y);
     return finish(y, io, acct);
   }
+  if (dev == Device::CPU) {
+    conv_forward_cpu(g, x, w, pb, y);
+    return finish(y, io, acct);
+  }
   const int64_t Kc = g.Kc(), P = g.P(), Cg = g.Cout / g.G, step = chunk_of(g);
   Tensor y3 = flat3(y, g.N, g.Cout, P);
   for (int64_t n0 = 0; n0 < g.N; n0 += step) {
     const int64_t nc = std::min(step, g.N - n0);
     Tensor col = empty(op, {g.G, Kc, nc, P}, ct, dev, acct);
-    CONV_RUN(dev, im2col, g, x, n0, nc, col);
+    CUDA_RUN(im2col, g, x, n0, nc, col);
     for (int64_t grp = 0; grp < g.G; ++grp) {
       const Tensor wg = view(w, {Cg, Kc}, {Kc, 1}, grp * Cg * Kc);             // (Cout/G, Kc)
       const Tensor cg = view(col, {Kc, nc * P}, {nc * P, 1}, grp * Kc * nc * P);  // (Kc, nc*P)
       Tensor t = matmul(wg, cg, MatmulOptions{}, acct);                          // (Cout/G, nc*P)
       Tensor t3 = flat3(t, Cg, nc, P);
-      CONV_RUN(dev, cn_to_nc, t3, y3, n0, grp * Cg, pb);
+      CUDA_RUN(cn_to_nc, t3, y3, n0, grp * Cg, pb);
     }
   }
   return finish(y, io, acct);
@@ -156,17 +162,21 @@ Tensor conv_backward_input(const char* op, const ConvGeom& g, const Tensor& dy_i
     CONV_RUN(dev, depthwise_bwd_input, g, dy, w, pb, dx);
     return finish(dx, io, acct);
   }
+  if (dev == Device::CPU) {
+    conv_backward_input_cpu(g, dy, w, pb, dx);
+    return finish(dx, io, acct);
+  }
   const int64_t Kc = g.Kc(), P = g.P(), Cg = g.Cout / g.G, step = chunk_of(g);
   const Tensor dy3 = flat3(dy, g.N, g.Cout, P);
   for (int64_t n0 = 0; n0 < g.N; n0 += step) {
     const int64_t nc = std::min(step, g.N - n0);
     Tensor dyT = empty(op, {g.Cout, nc, P}, ct, dev, acct);  // each group's rows are one (Cout/G, nc*P) block
-    CONV_RUN(dev, nc_to_cn, dy3, dyT, n0, 0);
+    CUDA_RUN(nc_to_cn, dy3, dyT, n0, 0);
     for (int64_t grp = 0; grp < g.G; ++grp) {
       const Tensor wgT = view(w, {Kc, Cg}, {1, Kc}, grp * Cg * Kc);               // (Kc, Cout/G)
       const Tensor dyg = view(dyT, {Cg, nc * P}, {nc * P, 1}, grp * Cg * nc * P);  // (Cout/G, nc*P)
       Tensor dcol = matmul(wgT, dyg, MatmulOptions{}, acct);                       // (Kc, nc*P)
-      CONV_RUN(dev, col2im, g, dcol, grp, pb, n0, nc, dx);
+      CUDA_RUN(col2im, g, dcol, grp, pb, n0, nc, dx);
     }
   }
   return finish(dx, io, acct);
@@ -186,19 +196,21 @@ Tensor conv_backward_weight(const char* op, const ConvGeom& g, const Tensor& x_i
   if (g.N > 0) {
     if (direct(g)) {
       CONV_RUN(dev, depthwise_bwd_weight, g, x, dy, dw, acct);
+    } else if (dev == Device::CPU) {
+      conv_backward_weight_cpu(g, x, dy, dw);
     } else {
       const Tensor dy3 = flat3(dy, g.N, g.Cout, P);
       for (int64_t n0 = 0; n0 < g.N; n0 += step) {
         const int64_t nc = std::min(step, g.N - n0);
         Tensor col = empty(op, {g.G, Kc, nc, P}, ct, dev, acct);
-        CONV_RUN(dev, im2col, g, x, n0, nc, col);
+        CUDA_RUN(im2col, g, x, n0, nc, col);
         Tensor dyT = empty(op, {g.Cout, nc, P}, ct, dev, acct);
-        CONV_RUN(dev, nc_to_cn, dy3, dyT, n0, 0);
+        CUDA_RUN(nc_to_cn, dy3, dyT, n0, 0);
         for (int64_t grp = 0; grp < g.G; ++grp) {
           const Tensor dyg = view(dyT, {Cg, nc * P}, {nc * P, 1}, grp * Cg * nc * P);   // (Cout/G, nc*P)
           const Tensor cgT = view(col, {nc * P, Kc}, {1, nc * P}, grp * Kc * nc * P);  // (nc*P, Kc)
           Tensor t = matmul(dyg, cgT, MatmulOptions{}, acct);                           // (Cout/G, Kc)
-          CONV_RUN(dev, accumulate, dw, grp * Cg * Kc, t);
+          CUDA_RUN(accumulate, dw, grp * Cg * Kc, t);
         }
       }
     }

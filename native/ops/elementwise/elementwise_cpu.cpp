@@ -1,11 +1,13 @@
 // elementwise_cpu.cpp — the reference: loops over the broadcast plan, in parallel chunks. The
-// op is a template parameter so each loop is a tight, vectorisable body.
+// op is a template parameter so each loop is a tight, vectorisable body; outputs are always
+// fresh tensors, so their pointers are __restrict.
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <type_traits>
 #include <utility>
 
+#include "../../core/cpu_math.h"
 #include "../../core/thread_pool.h"
 #include "elementwise.h"
 #include "elementwise_math.h"
@@ -57,9 +59,9 @@ void binary_run(const BroadcastPlan& p, const Tensor& a, const Tensor& b, Tensor
   const int nd = p.ndim;
   const int64_t sa = nd ? p.stride[0][nd - 1] : 0, sb = nd ? p.stride[1][nd - 1] : 0;
   for_rows(p, [&](int64_t o, const int64_t* off, int64_t n) {
-    const T* ra = pa + off[0];
-    const T* rb = pb + off[1];
-    T* ro = po + o;
+    const T* __restrict ra = pa + off[0];
+    const T* __restrict rb = pb + off[1];
+    T* __restrict ro = po + o;
     if constexpr (std::is_same<T, int32_t>::value) {
       for (int64_t i = 0; i < n; ++i) ro[i] = ew::binary_i(OP, ra[i * sa], rb[i * sb]);
     } else {
@@ -113,9 +115,11 @@ void where_run(const BroadcastPlan& p, const Tensor& c, const Tensor& a, const T
 
 template <UnaryOp OP, typename T>
 void unary_run(const Tensor& x, float p0, float p1, Tensor& out) {
-  const T* px = x.ptr<T>();
-  T* po = out.ptr<T>();
+  const T* px_ = x.ptr<T>();
+  T* po_ = out.ptr<T>();
   parallel_for(x.numel(), kGrain, [&](int64_t s, int64_t e) {
+    const T* __restrict px = px_;
+    T* __restrict po = po_;
     if constexpr (std::is_same<T, int32_t>::value) {
       for (int64_t i = s; i < e; ++i) po[i] = ew::unary_i(OP, px[i]);
     } else {
@@ -126,13 +130,24 @@ void unary_run(const Tensor& x, float p0, float p1, Tensor& out) {
 
 template <UnaryOp OP, typename T>
 void unary_bwd_run(const Tensor& x, const Tensor& y, const Tensor& g, float p0, float p1, Tensor& out) {
-  const T* px = x.ptr<T>();
-  const T* py = y.ptr<T>();
-  const T* pg = g.ptr<T>();
-  T* po = out.ptr<T>();
+  const T* px_ = x.ptr<T>();
+  const T* py_ = y.ptr<T>();
+  const T* pg_ = g.ptr<T>();
+  T* po_ = out.ptr<T>();
   parallel_for(x.numel(), kGrain, [&](int64_t s, int64_t e) {
-    for (int64_t i = s; i < e; ++i)
-      Io<T>::store(po + i, Io<T>::load(pg + i) * ew::unary_df(OP, Io<T>::load(px + i), Io<T>::load(py + i), p0, p1));
+    const T* __restrict px = px_;
+    const T* __restrict py = py_;
+    const T* __restrict pg = pg_;
+    T* __restrict po = po_;
+    if constexpr (OP == UnaryOp::Relu && std::is_same<T, float>::value) {
+      // g where x > 0, else 0 (PyTorch's threshold_backward), as a bit mask so that it vectorises:
+      // g * (x > 0) and a float ?: both compiled to a branch per element, mispredicted half the
+      // time (ReLU forward + sum + backward on the (8, 144, 149, 39) front-end activation: 53 -> 17 ms).
+      for (int64_t i = s; i < e; ++i) po[i] = cpu_math::blend(cpu_math::mask_of(px[i] > 0.f), pg[i], 0.f);
+    } else {
+      for (int64_t i = s; i < e; ++i)
+        Io<T>::store(po + i, Io<T>::load(pg + i) * ew::unary_df(OP, Io<T>::load(px + i), Io<T>::load(py + i), p0, p1));
+    }
   });
 }
 

@@ -20,6 +20,7 @@
 
 #include "../../core/thread_pool.h"
 #include "matmul.h"
+#include "gemm_cpu.h"
 #include "matmul_kernel.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -28,37 +29,13 @@
 #endif
 
 namespace ms {
-namespace {
+namespace gemm {
 
-constexpr int64_t KC = 256;
-constexpr int64_t NC = 2048;
-constexpr int64_t kWholeB = 512 * 1024;  // floats: 2 MB, one core's L2 on the machines we measure
-constexpr int64_t kParallelPack = 128 * 1024;  // floats (512 KB): smaller B panels are packed by one thread (a wake-up costs more)
-
-// Packing buffers, one pair per thread, grown on demand and reused: a fresh 1 MB buffer per
-// call costs page faults that, at 256^3, took longer than the multiply itself.
-struct Scratch {
-  float* p = nullptr;
-  size_t cap = 0;
-  float* get(size_t n) {
-    if (n > cap) {
-      std::free(p);
-      cap = n;
-      p = static_cast<float*>(std::aligned_alloc(64, ((n * 4 + 63) / 64) * 64 + 64));
-      if (!p) throw std::bad_alloc();
-    }
-    return p;
-  }
-  ~Scratch() { std::free(p); }
-};
-thread_local Scratch scratch_a, scratch_b;
-
-// dst[k * R + i] = src[i * rs + k] for i < h, k < kc (rows contiguous along k -> R-wide
-// columns); rows h..R-1 are zero. On x86 four rows at a time go through 4x4 SSE transposes
-// (4 loads, 8 shuffles, 4 stores per 16 floats instead of 16 scalar loads and stores).
 void pack_transpose(const float* src, int64_t rs, int64_t h, int64_t kc, int R, float* dst) {
   int64_t i = 0;
 #ifdef MS_X86
+  // Four rows at a time through 4x4 SSE transposes (4 loads, 8 shuffles, 4 stores per 16 floats
+  // instead of 16 scalar loads and stores).
   for (; i + 4 <= h; i += 4) {
     const float *s0 = src + i * rs, *s1 = s0 + rs, *s2 = s1 + rs, *s3 = s2 + rs;
     int64_t k = 0;
@@ -84,15 +61,19 @@ void pack_transpose(const float* src, int64_t rs, int64_t h, int64_t kc, int R, 
       for (int64_t j = h; j < R; ++j) dst[k * R + j] = 0.f;
 }
 
-// B (kc x nc at k0, n0) -> strips of NR columns: strip s holds kc rows of NR floats, zero-padded.
 // Row-major B is read a row at a time (each row once, into every strip); B stored transposed
 // (a linear layer's weight, sbk == 1) is transposed per strip.
 void pack_b(const float* b, int64_t sbk, int64_t sbn, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int nr, float* dst) {
   if (sbn == 1) {
     for (int64_t k = 0; k < kc; ++k) {
       const float* src = b + (k0 + k) * sbk + n0;
-      for (int64_t s = 0; s < nc; s += nr) {
-        const int64_t w = std::min<int64_t>(nr, nc - s);
+      int64_t s = 0;
+      for (; s + nr <= nc; s += nr) {  // full strips: fixed-width copies the compiler vectorises
+        float* row = dst + s * kc + k * nr;
+        for (int j = 0; j < nr; ++j) row[j] = src[s + j];
+      }
+      if (s < nc) {
+        const int64_t w = nc - s;
         float* row = dst + s * kc + k * nr;
         std::memcpy(row, src + s, static_cast<size_t>(w) * 4);
         for (int64_t j = w; j < nr; ++j) row[j] = 0.f;
@@ -116,13 +97,20 @@ void pack_b(const float* b, int64_t sbk, int64_t sbn, int64_t k0, int64_t kc, in
   }
 }
 
-// A (mc x kc at m0, k0) -> strips of MR rows: strip s holds kc columns of MR floats, zero-padded.
 void pack_a(const float* a, int64_t sam, int64_t sak, int64_t m0, int64_t mc, int64_t k0, int64_t kc, int mr, float* dst) {
   for (int64_t s = 0; s < mc; s += mr) {
     const int64_t h = std::min<int64_t>(mr, mc - s);
     float* d = dst + s * kc;
     if (sak == 1) {
       pack_transpose(a + (m0 + s) * sam + k0, sam, h, kc, mr, d);
+      continue;
+    }
+    if (sam == 1 && h == mr) {  // columns contiguous (a transposed operand): fixed-width copies
+      for (int64_t k = 0; k < kc; ++k) {
+        const float* src = a + (m0 + s) + (k0 + k) * sak;
+        float* col = d + k * mr;
+        for (int i = 0; i < mr; ++i) col[i] = src[i];
+      }
       continue;
     }
     for (int64_t k = 0; k < kc; ++k) {
@@ -138,6 +126,52 @@ void pack_a(const float* a, int64_t sam, int64_t sak, int64_t m0, int64_t mc, in
   }
 }
 
+void multiply_packed(const MicroKernel& uk, int64_t kc, const float* apack, int64_t astride, int64_t mc, const float* bpack,
+                     int64_t nc, float* c, int64_t ldc, bool accumulate) {
+  const int mr = uk.mr, nr = uk.nr;
+  alignas(64) float tile[16 * 64];
+  for (int64_t jr = 0; jr < nc; jr += nr) {
+    const int64_t w = std::min<int64_t>(nr, nc - jr);
+    for (int64_t ir = 0; ir < mc; ir += mr) {
+      const int64_t h = std::min<int64_t>(mr, mc - ir);
+      float* cptr = c + ir * ldc + jr;
+      const float* astrip = apack + ir * astride;
+      const float* bstrip = bpack + jr * kc;
+      if (h == mr && w == nr) {
+        uk.run(kc, astrip, bstrip, cptr, ldc, accumulate);
+      } else {
+        // Edge tile: a full tile into scratch, then the valid part into C.
+        uk.run(kc, astrip, bstrip, tile, nr, false);
+        for (int64_t i = 0; i < h; ++i)
+          for (int64_t j = 0; j < w; ++j) cptr[i * ldc + j] = (accumulate ? cptr[i * ldc + j] : 0.f) + tile[i * nr + j];
+      }
+    }
+  }
+}
+
+size_t packed_a_size(int64_t M, int64_t K) {
+  return static_cast<size_t>(round_up(M, micro_kernel().mr) * std::max<int64_t>(K, 1));
+}
+
+PackedA pack_a_all(const float* a, int64_t sam, int64_t sak, int64_t M, int64_t K, float* dst) {
+  const int mr = micro_kernel().mr;
+  PackedA p;
+  p.data = dst;
+  p.Mp = round_up(M, mr);
+  p.K = K;
+  for (int64_t pc = 0; pc < K; pc += KC) pack_a(a, sam, sak, 0, M, pc, std::min(KC, K - pc), mr, dst + pc * p.Mp);
+  return p;
+}
+
+}  // namespace gemm
+
+namespace {
+
+using gemm::KC;
+constexpr int64_t NC = 2048;
+constexpr int64_t kWholeB = 512 * 1024;  // floats: 2 MB, one core's L2 on the machines we measure
+constexpr int64_t kParallelPack = 128 * 1024;  // floats (512 KB): smaller B panels are packed by one thread (a wake-up costs more)
+
 void gemm_one(const MicroKernel& uk, const float* a, int64_t sam, int64_t sak, const float* b, int64_t sbk, int64_t sbn,
               float* c, int64_t M, int64_t N, int64_t K, bool parallel) {
   const int mr = uk.mr, nr = uk.nr;
@@ -152,7 +186,7 @@ void gemm_one(const MicroKernel& uk, const float* a, int64_t sam, int64_t sak, c
   // layer's 100 outputs: one packing and one parallel region per product instead of two per KC
   // slice), else KC (Goto's panel).
   const int64_t KG = K * nc_max <= kWholeB ? K : KC;
-  float* const bpack = scratch_b.get(static_cast<size_t>(KG * nc_max));
+  float* const bpack = gemm::thread_buffer(0, static_cast<size_t>(KG * nc_max));
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min<int64_t>(NC, N - jc);
     const int64_t ncp = (nc + nr - 1) / nr * nr;  // packed width of one KC slice
@@ -169,7 +203,7 @@ void gemm_one(const MicroKernel& uk, const float* a, int64_t sam, int64_t sak, c
           const int64_t first = t0 % bstrips, last = std::min(bstrips, first + (t1 - t0));
           const int64_t pc = pg + (t0 / bstrips) * KC, kc = std::min<int64_t>(KC, K - pc);
           const int64_t lo = first * nr, hi = std::min<int64_t>(nc, last * nr);
-          pack_b(b, sbk, sbn, pc, kc, jc + lo, hi - lo, nr, bpack + (pc - pg) * ncp + lo * kc);
+          gemm::pack_b(b, sbk, sbn, pc, kc, jc + lo, hi - lo, nr, bpack + (pc - pg) * ncp + lo * kc);
           t0 += last - first;
         }
       };
@@ -180,8 +214,7 @@ void gemm_one(const MicroKernel& uk, const float* a, int64_t sam, int64_t sak, c
       const bool by_rows = mblocks >= 2 || bstrips < 2;
       const int64_t tasks = by_rows ? mblocks : bstrips;
       auto work = [&](int64_t t0, int64_t t1) {
-        float* const apack = scratch_a.get(static_cast<size_t>(MC * KC + mr * KC));
-        alignas(64) float tile[16 * 64];
+        float* const apack = gemm::thread_buffer(1, static_cast<size_t>(MC * KC + mr * KC));
         for (int64_t t = t0; t < t1; ++t) {
           // Row mode: task t owns rows [t*MC, ...); column mode (M <= MC): task t owns strip t.
           const int64_t ic = by_rows ? t * MC : 0;
@@ -189,27 +222,9 @@ void gemm_one(const MicroKernel& uk, const float* a, int64_t sam, int64_t sak, c
           const int64_t j_lo = by_rows ? 0 : t * nr, j_hi = by_rows ? nc : std::min<int64_t>(nc, (t + 1) * nr);
           for (int64_t pc = pg; pc < pg + kg; pc += KC) {
             const int64_t kc = std::min<int64_t>(KC, K - pc);
-            const bool accumulate = pc > 0;
-            const float* bslice = bpack + (pc - pg) * ncp;
-            pack_a(a, sam, sak, ic, mc, pc, kc, mr, apack);
-            for (int64_t jr = j_lo; jr < j_hi; jr += nr) {
-              const int64_t w = std::min<int64_t>(nr, nc - jr);
-              for (int64_t ir = 0; ir < mc; ir += mr) {
-                const int64_t h = std::min<int64_t>(mr, mc - ir);
-                float* cptr = c + (ic + ir) * N + jc + jr;
-                const float* astrip = apack + ir * kc;
-                const float* bstrip = bslice + jr * kc;
-                if (h == mr && w == nr) {
-                  uk.run(kc, astrip, bstrip, cptr, N, accumulate);
-                } else {
-                  // Edge tile: a full tile into scratch, then the valid part into C.
-                  uk.run(kc, astrip, bstrip, tile, nr, false);
-                  for (int64_t i = 0; i < h; ++i)
-                    for (int64_t j = 0; j < w; ++j)
-                      cptr[i * N + j] = (accumulate ? cptr[i * N + j] : 0.f) + tile[i * nr + j];
-                }
-              }
-            }
+            gemm::pack_a(a, sam, sak, ic, mc, pc, kc, mr, apack);
+            gemm::multiply_packed(uk, kc, apack, kc, mc, bpack + (pc - pg) * ncp + j_lo * kc, j_hi - j_lo,
+                                  c + ic * N + jc + j_lo, N, pc > 0);
           }
         }
       };
