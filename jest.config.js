@@ -7,4 +7,5 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] },
   moduleFileExtensions: ['ts', 'js', 'json', 'node'],
   testTimeout: 120000,
+  setupFiles: ['<rootDir>/test/helpers/setup.js'],
 };
