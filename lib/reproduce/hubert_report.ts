@@ -31,7 +31,7 @@ export function hubertTable(rec: HubertStageRecord | null | undefined, results: 
   const q = t.quality
     ? ` Against the phone alignments (dev frames): PNMI ${f3(t.quality.dev.pnmi)}, phone purity ${pct(t.quality.dev.phonePurity)}, cluster purity ${pct(t.quality.dev.clusterPurity)} (training frames: PNMI ${f3(t.quality.train.pnmi)}).`
     : ' The corpus has no phone alignments: no PNMI.';
-  out.push(`Targets (iteration 1): 39-d MFCC k-means, K = ${t.k} (${t.clustersUsed} used), fitted on ${t.fitFrames} of ${t.trainFrames} training frames (inertia ${f3(t.inertia)} per frame).${q} Chance masked accuracy (always the most frequent cluster): ${pct(t.chance)}. Front end: ${rec.frontend === 'cnn' ? 'waveform CNN (50 Hz)' : 'log-mel + Conv2dSubsampling (25 Hz)'}.`, '');
+  out.push(`Targets (iteration 1): 39-d MFCC k-means, K = ${t.k} (${t.clustersUsed} used), fitted on ${t.fitFrames} of ${t.trainFrames} training frames (inertia ${f3(t.inertia)} per frame).${q} Chance masked accuracy (always the most frequent cluster): ${pct(t.chance)}. Front end: ${rec.frontend === 'cnn' ? 'waveform CNN (50 Hz)' : 'log-mel + Conv2dSubsampling (25 Hz)'}; encoders of ${rec.encoders[0]?.spec.layers} layers, d ${rec.encoders[0]?.spec.dModel}, parameter-matched (FFN width of the Transformer and TransBiMamba layers; ConBiMamba with FFN = d, expand 1 the reference).`, '');
   out.push(`| encoder | params (encoder) | pre-training steps | dev masked acc | dev unmasked acc | fine-tuned ${M} | per seed | time / model |`, '|---|---:|---:|---:|---:|---:|---|---:|');
   for (const enc of [...new Set(hub.map((r) => r.encoder))]) {
     const rs = hub.filter((r) => r.encoder === enc).sort((a, b) => a.seed - b.seed);

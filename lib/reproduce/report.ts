@@ -160,8 +160,8 @@ export function writeReport(inp: ReportInput): ReportFiles {
   md.push('');
   if (inp.baselines.reconstructionMeanL1 !== null) md.push(`Trivial baselines: an empty CTC output has ${M} 100 %; predicting the training set's mean spectrum has masked-L1 ${f3(inp.baselines.reconstructionMeanL1)}.`, '');
   md.push(...enhancementTable(results));
-  md.push(...hubertTable(inp.hubert, results));
   md.push(`Encoders of a task have equal depth (${p.model.layers}) and width (d ${p.model.dModel}); each family's size knob is set so the encoder parameter counts nearly match (FFN width for attention stacks, \`expand\` for Mamba stacks; ConBiMamba with FFN = d, expand 1 is the reference).`, '');
+  md.push(...hubertTable(inp.hubert, results));
 
   md.push('## Layer-wise mutual information', '');
   md.push(`Corrected protocol: X = the model's input log-mel frames at the layer frame rate (the same X for every feature model; enhancement models read the noisy STFT magnitudes), T̃_l = the top principal components of layer l plus unit Gaussian noise (finite and comparable across layers), Y = ${real ? "characters of the reference transcript placed by CTC forced alignment with the seed's best-dev CTC model (the same Y for every model of a seed; none for VoiceBank enhancement models)" : 'exact phone labels'}; frames sampled across test utterances from valid lengths only; SMILE estimates with held-out evaluation; I(T; Y) as H(Y) − CE of a held-out linear probe. Full per-model tables, the matched calibration and the paper-protocol numbers are in \`5-analysis/\`.`, '');
