@@ -180,7 +180,7 @@ describe('mamba-speech CLI', () => {
   test('bench --json, then --baseline with a doctored figure: exit 1 naming it', async () => {
     const a = await cli(['bench', '--only', 'trainer_overhead', '--quick', '--json', 'base.json']);
     expect({ code: a.code, err: a.code === 0 ? '' : a.stderr }).toEqual({ code: 0, err: '' });
-    expect(a.stderr).toMatch(/trainer overhead \(cpu/); // the script's table is shown
+    expect(a.stderr).toMatch(/trainer overhead \((cpu|cuda)/); // the script's table is shown
     const base = JSON.parse(fs.readFileSync(path.join(tmp, 'base.json'), 'utf8'));
     expect(base.format).toBe('mamba-speech/bench');
     const fit = base.figures['trainer_overhead.cpu.fitSeconds'];
