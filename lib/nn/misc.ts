@@ -67,6 +67,15 @@ export class WeightNorm<M extends Module & { weight: Tensor }> extends Module {
     this.others = others;
   }
   private others: number[];
+  /** to() replaced a parameter this module shares with the wrapped one (its bias): the wrapped
+   *  module must read the new tensor too, not the disposed old one. */
+  protected override onReplace(name: string, t: Tensor): void {
+    super.onReplace(name, t);
+    if (name === 'weight_g' || name === 'weight_v') return;
+    const inner = this.inner as unknown as Record<string, unknown> & { _params?: Map<string, Tensor | null> };
+    if (name in inner) inner[name] = t;
+    if (inner._params?.has(name)) inner._params.set(name, t);
+  }
   /** Runs the wrapped module with weight = g * v / ||v||. */
   forward(...args: unknown[]): unknown {
     const v = this.weight_v;
