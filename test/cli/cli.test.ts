@@ -107,7 +107,7 @@ describe('mamba-speech CLI', () => {
     const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: tmp, encoding: 'utf8' });
     expect(r.status).toBe(0);
     const out = r.stdout;
-    expect(out).toMatch(/train \[#+-*\] \d+% \| step 1\/4 \| loss \d+\.\d+ \| \d+\.\d steps\/s \| ETA \S+/);
+    expect(out).toMatch(/train \[#+-*\] \d+% \| step [1-4]\/4 \| loss \d+\.\d+ \| \d+\.\d steps\/s \| ETA \S+/);
     expect(out).toMatch(/train \[#+\] 100% \| step 4\/4 \|/);
     expect(out).toContain('\x1b['); // redrawn in place
     expect(out).not.toMatch(/^step 2\/4 epoch/m); // no plain lines on a terminal
