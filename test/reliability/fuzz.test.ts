@@ -11,7 +11,10 @@
 import type { FuzzSummary } from './fuzz/driver';
 import { describeExit, ROOT, runChild } from '../helpers/child';
 
-const seed = Number(process.env.MAMBA_SPEECH_FUZZ_SEED ?? Date.now() % 1_000_000);
+// A fixed seed by default, so the CI gate is the same for every run; MAMBA_SPEECH_FUZZ_SEED=random
+// draws a fresh one (how new inputs are explored), any number replays that seed.
+const seedEnv = process.env.MAMBA_SPEECH_FUZZ_SEED ?? '20261206';
+const seed = seedEnv === 'random' ? Date.now() % 1_000_000 : Number(seedEnv);
 const scale = Math.max(1, Number(process.env.MAMBA_SPEECH_FUZZ_SCALE ?? 1));
 
 // Inputs per target at scale 1, sized so each child runs a few seconds at most here.
