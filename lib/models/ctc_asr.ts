@@ -40,7 +40,7 @@ import { beamSearch, BeamSearchOptions, greedyDecode } from './decode';
 import { buildEncoder, EncoderSpec, needsPositionalEncoding, ResolvedEncoderSpec, resolveEncoderSpec } from './encoder_spec';
 import { GlobalNorm, NormStats } from './features';
 import { buildFrontEnd, FrontEnd, FrontEndKind, FRONTENDS } from './frontend';
-import { errorRate } from './metrics';
+import { ctcErrorRates } from './metrics';
 import type { HiddenStates, LossOutput, TaskModel } from './task';
 
 /** SpecAugment settings of CtcAsr (audio.specAugment's options; the seed comes from the model). */
@@ -341,15 +341,7 @@ export class CtcAsr extends SpeechModel implements TaskModel<AsrBatch> {
     });
     if (n === 0) fail('CtcAsr', 'evaluate: no batches');
     const out: Record<string, number> = { loss: lossSum / n, utterances: n, refTokens: refs.reduce((s, r) => s + r.length, 0), infeasible };
-    const tok = this.tokenizer;
-    if (tok?.kind === 'char') {
-      const rt = refs.map((r) => tok.decode(r)), ht = hyps.map((h) => tok.decode(h));
-      out.cer = errorRate(rt, ht, { unit: 'char' }).rate;
-      out.wer = errorRate(rt, ht, { unit: 'word' }).rate;
-    } else {
-      out[tok?.kind === 'phone' ? 'per' : 'ter'] = errorRate(refs, hyps, { unit: 'token' }).rate;
-    }
-    return out;
+    return { ...out, ...ctcErrorRates(refs, hyps, this.tokenizer) };
   }
 
   /** Hidden states of a batch (eval mode, no gradients): hs[0] = encoder input (front end +

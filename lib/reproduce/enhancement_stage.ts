@@ -41,6 +41,7 @@ import { tidy } from '../tensor/scope';
 import { Device } from '../tensor/types';
 import { writeFileAtomic } from '../train/atomic';
 import { loadCheckpointModel } from '../train/checkpoint';
+import { disposing } from '../train/experiment';
 import { Trainer } from '../train/trainer';
 import type { CorpusRecord } from './corpus';
 import { SPLITS } from './corpus';
@@ -84,29 +85,6 @@ export async function loadEnhancementSplits(corpus: CorpusRecord, onProgress?: (
   return out;
 }
 
-/** Frees each batch's tensors when the next one is requested or the epoch ends (the sources of
- *  models.enhancementBatches hand out new tensors per batch; one batch alive at a time). */
-function disposing(src: BatchSource<EnhancementBatch>): BatchSource<EnhancementBatch> {
-  const free = (b: EnhancementBatch | null) => {
-    b?.noisy.dispose();
-    b?.clean.dispose();
-  };
-  return {
-    *epoch(e: number): Generator<EnhancementBatch> {
-      let prev: EnhancementBatch | null = null;
-      try {
-        for (const b of src.epoch(e) as Iterable<EnhancementBatch>) {
-          free(prev);
-          prev = b;
-          yield b;
-        }
-      } finally {
-        free(prev);
-      }
-    },
-    size: src.size ? (e: number) => src.size!(e) : undefined,
-  };
-}
 
 /** Batches of `pairs` for training (shuffled, 2 s crops) or evaluation (length-sorted, whole). */
 export function enhancementSource(pairs: readonly EnhancementPair[], maxFrames: number, seed: number, train: boolean, device: Device): BatchSource<EnhancementBatch> {

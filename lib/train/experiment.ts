@@ -143,7 +143,9 @@ function adapterFor(task: string): TaskAdapter {
 
 /** Frees each batch's tensors when the next is requested or the epoch ends (sources whose batches
  *  are plain objects of tensors: one batch alive at a time, as collate's sources do). */
-function disposing<B>(src: BatchSource<B>): BatchSource<B> {
+/** A BatchSource whose batches' tensor fields are freed when the next batch is requested or the
+ *  epoch ends (sources that hand out new tensors per batch; one batch alive at a time). */
+export function disposing<B>(src: BatchSource<B>): BatchSource<B> {
   const free = (b: B | null): void => {
     if (b && typeof b === 'object') for (const v of Object.values(b as object)) if (v instanceof Tensor) v.dispose();
   };

@@ -37,7 +37,7 @@ import { Tensor } from '../../tensor/tensor';
 import { Device } from '../../tensor/types';
 import { greedyDecode } from '../decode';
 import { computeMaskIndices } from '../masking';
-import { errorRate } from '../metrics';
+import { ctcErrorRates } from '../metrics';
 import type { HiddenStates, LossOutput, TaskModel } from '../task';
 import { HubertBackbone } from './backbone';
 import { BACKBONE_KEYS, HubertBackboneOptions, resolveBackbone, ResolvedBackbone } from './config';
@@ -296,15 +296,7 @@ export class HubertCtc extends HubertBackbone implements TaskModel<HubertCtcBatc
     }
     if (n === 0) this.fail('evaluate: no batches');
     const out: Record<string, number> = { loss: lossSum / n, utterances: n, refTokens: refs.reduce((s, r) => s + r.length, 0), infeasible };
-    const tok = this.tokenizer;
-    if (tok?.kind === 'char') {
-      const rt = refs.map((r) => tok.decode(r)), ht = hyps.map((h) => tok.decode(h));
-      out.cer = errorRate(rt, ht, { unit: 'char' }).rate;
-      out.wer = errorRate(rt, ht, { unit: 'word' }).rate;
-    } else {
-      out[tok?.kind === 'phone' ? 'per' : 'ter'] = errorRate(refs, hyps, { unit: 'token' }).rate;
-    }
-    return out;
+    return { ...out, ...ctcErrorRates(refs, hyps, this.tokenizer) };
   }
 
   /** Hidden states (eval mode, no gradients, no masks), as Hubert.hiddenStates. */

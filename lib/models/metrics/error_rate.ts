@@ -238,3 +238,13 @@ function split(op: string, what: string, x: Transcript, unit: ErrorUnit, transfo
   if (unit === 'char') return [...s.replace(/\s+/g, ' ')];
   return s.split(/\s+/);
 }
+
+/** The error rates a CTC model reports for token-id references and hypotheses: cer and wer for a
+ *  'char' tokenizer (ids decoded to text), per for a 'phone' tokenizer, ter without one. */
+export function ctcErrorRates(refs: number[][], hyps: number[][], tokenizer: { kind: string; decode(ids: ArrayLike<number>): string } | null): Record<string, number> {
+  if (tokenizer?.kind === 'char') {
+    const rt = refs.map((r) => tokenizer.decode(r)), ht = hyps.map((h) => tokenizer.decode(h));
+    return { cer: errorRate(rt, ht, { unit: 'char' }).rate, wer: errorRate(rt, ht, { unit: 'word' }).rate };
+  }
+  return { [tokenizer?.kind === 'phone' ? 'per' : 'ter']: errorRate(refs, hyps, { unit: 'token' }).rate };
+}
