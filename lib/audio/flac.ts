@@ -151,12 +151,27 @@ async function decodeFlacAs(buf: Uint8Array, name: string, op: string, mono: boo
     }
     // Every frame must carry the channels STREAMINFO declares: the interleaver reads that many
     // (a frame with fewer made it throw a bare TypeError; one with more was silently cut).
+    const m = dec.metadata!;
+    if (m.channels !== info.numChannels || m.bitsPerSample !== info.bitsPerSample || m.sampleRate !== info.sampleRate) {
+      bad(`the decoder read STREAMINFO as ${m.channels} channels, ${m.bitsPerSample} bits, ${m.sampleRate} Hz, not ` +
+        `${info.numChannels}, ${info.bitsPerSample}, ${info.sampleRate} (corrupt or repeated header)`);
+    }
     dec.data.forEach((frame, i) => {
       if (!Array.isArray(frame) || frame.length !== info.numChannels) {
         bad(`frame ${i} has ${Array.isArray(frame) ? frame.length : 0} channels but STREAMINFO says ${info.numChannels}`);
       }
+      if (frame.some((c) => !c || c.length !== frame[0].length)) bad(`frame ${i} has channels of different lengths`);
     });
-    bytes = dec.getSamples(true);
+    // libflacjs's interleaver logs (console.error) samples that spill past the declared depth:
+    // a corrupt stream, refused rather than printed on the user's console.
+    const spill: string[] = [];
+    console.error = (...a: unknown[]) => { spill.push(a.map(String).join(' ')); };
+    try {
+      bytes = dec.getSamples(true);
+    } finally {
+      console.error = origError;
+    }
+    if (spill.length) bad(`decoded samples do not fit the ${info.bitsPerSample}-bit depth STREAMINFO declares (${spill.length} reported, e.g. ${spill[0].replace(/^\[ERROR\] /, '')})`);
   } catch (e) {
     const msg = (e as Error).message;
     if (msg.startsWith(`[${op}] `)) throw e;

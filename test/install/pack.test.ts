@@ -54,7 +54,7 @@ test('npm pack -> install with scripts blocked -> the prebuilt addon works, from
     expect(cjs.stderr).toBe('');
     const got = JSON.parse(cjs.stdout);
     expect(got).toMatchObject({ v: [1.5, 2.5, 3.5], d: 'cpu', prebuilt: true });
-    expect(got.cuda).toMatch(/^\[full\] device 'cuda' is not available: .*prebuilt CPU binary.*npx mamba-speech-build/);
+    expect(got.cuda).toMatch(/^\[zeros\] device 'cuda' is not available: .*prebuilt CPU binary.*npx mamba-speech-build/);
 
     const esm = sh('node', ['--input-type=module', '-e', `
       import { tensor, mul } from 'mamba-speech';
