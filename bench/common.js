@@ -47,8 +47,22 @@ function printTable(title, columns, rows) {
   });
 }
 
-/** Writes the results JSON under bench/results/ (or $BENCH_OUT_DIR). */
+/** True when results may be written: `--save` on the command line, or an explicit $BENCH_OUT_DIR. */
+function saving() {
+  return process.argv.includes('--save') || !!process.env.BENCH_OUT_DIR;
+}
+
+/**
+ * Writes the results JSON under $BENCH_OUT_DIR, or under bench/results/ with `--save`. Without
+ * either it only says so: the committed results (the numbers the README quotes) are never
+ * overwritten by a run nobody asked to keep.
+ */
 function writeJson(name, data) {
+  if (!saving()) {
+    console.log(`
+not saved (pass --save to write bench/results/${name}, or set BENCH_OUT_DIR)`);
+    return;
+  }
   const dir = process.env.BENCH_OUT_DIR || path.join(__dirname, 'results');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, name);
@@ -85,4 +99,5 @@ function loadLibrary({ sources = false } = {}) {
   return require(path.join(__dirname, '..', 'lib'));
 }
 
-module.exports = { median, timePerCall, machine, printTable, writeJson, loadReference, loadLibrary };
+module.exports = {
+  saving, median, timePerCall, machine, printTable, writeJson, loadReference, loadLibrary };

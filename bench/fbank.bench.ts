@@ -86,8 +86,13 @@ for (const r of rows) {
       `${lpad(r.realTime.toFixed(0) + 'x', 13)}${lpad(r.target ? r.target + 'x' : '-', 8)}${lpad(r.target ? (r.realTime / r.target).toFixed(2) : '-', 7)}`,
   );
 }
-const out = path.join(__dirname, 'results', 'fbank-cpu.json');
-fs.mkdirSync(path.dirname(out), { recursive: true });
-fs.writeFileSync(out, JSON.stringify({ bench: 'fbank-cpu', date: new Date().toISOString(), machine, sampleRate: SR, targetRealTime: TARGET, rows }, null, 2) + '\n');
-console.log(`wrote ${path.relative(process.cwd(), out)}`);
+// Only with --save (or $BENCH_OUT_DIR): a plain run never overwrites the committed results.
+if (process.argv.includes('--save') || process.env.BENCH_OUT_DIR) {
+  const out = path.join(process.env.BENCH_OUT_DIR || path.join(__dirname, 'results'), 'fbank-cpu.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify({ bench: 'fbank-cpu', date: new Date().toISOString(), machine, sampleRate: SR, targetRealTime: TARGET, rows }, null, 2) + '\n');
+  console.log(`wrote ${path.relative(process.cwd(), out)}`);
+} else {
+  console.log('not saved (pass --save to write bench/results/fbank-cpu.json, or set BENCH_OUT_DIR)');
+}
 if (rows.some((r) => r.pass === false)) process.exitCode = 1;

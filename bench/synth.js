@@ -9,7 +9,7 @@ const ms = require('..');
 const { machine, printTable, writeJson } = require('./common');
 
 (async () => {
-  const n = Number(process.argv[2] || 2000);
+  const n = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) || 2000); // flags (--save) aside
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ms-synth-bench-'));
   try {
     const t0 = process.hrtime.bigint();

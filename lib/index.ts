@@ -1,6 +1,6 @@
 /**
  * mamba-speech — Mamba- and attention-based speech models in Node.js: TypeScript over a native
- * C++/CUDA addon. See README.md for the API and ../shared/ARCHITECTURE.md for the design.
+ * C++/CUDA addon. See README.md for the API and docs/architecture.md for the design.
  */
 export * from './tensor';
 import * as ops from './ops';

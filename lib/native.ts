@@ -1,10 +1,13 @@
 /**
  * native.ts — the one typed description of the addon; nothing else requires the .node file.
  *
- * The addon is looked up under build/Release (cmake-js and node-gyp both put it there). When it
- * is missing — typically because npm 11 skipped our install script while installing
- * mamba-speech as a dependency — requiring the package throws an error naming the command that
- * builds it.
+ * The addon is looked up, in order: MAMBA_SPEECH_ADDON (a path), build/Release and build/Debug
+ * (a build from source: cmake-js and node-gyp put it there), then the prebuilt CPU binary shipped
+ * in the package, prebuilds/<platform>-<arch>/mamba_speech.napi.node (N-API 8: one binary for
+ * every Node >= 20). So `npm install mamba-speech` works without running any install script;
+ * CUDA needs a build from source (`npx mamba-speech-build`), which then takes precedence. When
+ * nothing matches (another platform, no build), requiring the package throws an error naming the
+ * commands that build it.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -182,6 +185,8 @@ const candidates = [
   path.join(packageRoot, 'build', 'Release', 'mamba_speech.node'),
   path.join(packageRoot, 'build', 'Debug', 'mamba_speech.node'),
 ];
+/** The prebuilt CPU addon for this platform (present in the published package for linux-x64). */
+export const prebuiltPath = path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, 'mamba_speech.napi.node');
 
 function buildHint(): string {
   return (
@@ -194,20 +199,31 @@ function buildHint(): string {
   );
 }
 
-function load(): NativeAddon {
+/** Where the loaded addon came from: its path, and whether it is the prebuilt CPU binary. */
+export interface AddonSource {
+  path: string;
+  prebuilt: boolean;
+}
+
+function find(): AddonSource {
   const override = process.env.MAMBA_SPEECH_ADDON;
-  const found = override ? [override] : candidates.filter((p) => fs.existsSync(p));
-  if (found.length === 0) {
-    throw new Error(
-      `[mamba-speech] the native addon is not built: no ${candidates[0]}.\n${buildHint()}`,
-    );
-  }
+  if (override) return { path: override, prebuilt: false };
+  const built = candidates.find((p) => fs.existsSync(p));
+  if (built) return { path: built, prebuilt: false };
+  if (fs.existsSync(prebuiltPath)) return { path: prebuiltPath, prebuilt: true };
+  throw new Error(
+    `[mamba-speech] the native addon is not built: no ${candidates[0]}, and no prebuilt binary for ` +
+    `${process.platform}-${process.arch} (the package ships one for linux-x64).\n${buildHint()}`,
+  );
+}
+
+function load(src: AddonSource): NativeAddon {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(found[0]) as NativeAddon;
+    return require(src.path) as NativeAddon;
   } catch (e) {
     throw new Error(
-      `[mamba-speech] the native addon at ${found[0]} failed to load: ${(e as Error).message}\n${buildHint()}`,
+      `[mamba-speech] the native addon at ${src.path} failed to load: ${(e as Error).message}\n${buildHint()}`,
     );
   }
 }
@@ -216,5 +232,7 @@ function load(): NativeAddon {
  * Every call that makes a tensor takes an optional last argument `recycle`: a disposed handle the
  * addon may reuse instead of creating a new wrapped object (see Tensor.dispose).
  */
+/** The addon's path and kind (see buildInfo().addon). */
+export const addonSource: AddonSource = find();
 /** The loaded addon (loaded once per JS environment: main thread or worker). */
-export const native: NativeAddon = load();
+export const native: NativeAddon = load(addonSource);

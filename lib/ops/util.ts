@@ -70,9 +70,11 @@ export function asOp<R>(op: string, fn: () => R): R {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof Error) {
-      const m = /^\[([^\]\s]+)\] /.exec(e.message);
-      if (m && m[1] !== op) e.message = `[${op}] ${e.message.slice(m[0].length)}`;
+    // Duck-typed: errors made by the addon belong to the main realm (instanceof fails under jest's vm).
+    if (e !== null && typeof e === 'object' && typeof (e as Error).message === 'string') {
+      const err = e as Error;
+      const m = /^\[([^\]\s]+)\] /.exec(err.message);
+      if (m && m[1] !== op) err.message = `[${op}] ${err.message.slice(m[0].length)}`;
     }
     throw e;
   }

@@ -76,7 +76,7 @@ export function tensor(data: ArrayLike<number> | unknown[], shape?: Shape, opts:
   let view: ArrayBufferView;
   let inferred: number[];
   if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
-    view = data;
+    view = unshared(data);
     inferred = [(data as unknown as ArrayLike<number>).length];
   } else if (Array.isArray(data)) {
     const { flat, shape: s } = flatten(op, data);
@@ -89,6 +89,7 @@ export function tensor(data: ArrayLike<number> | unknown[], shape?: Shape, opts:
     throw new Error(`[${op}] data must be an array of numbers or a typed array, got ${describe(data)}`);
   }
   const dims = shape === undefined ? inferred : shapeOf(op, shape);
+  opts = optionsOf(op, opts);
   const isInt = view instanceof Int32Array || Object.prototype.toString.call(view) === '[object Int32Array]';
   const dtype = dtypeOf(op, opts.dtype, isInt ? 'int32' : 'float32');
   const device = resolveDevice(op, opts.device);
@@ -110,42 +111,77 @@ export function fromTypedArray(
   if (!ArrayBuffer.isView(data) || data instanceof DataView) {
     throw new Error(`[${op}] data must be a typed array, got ${describe(data)}`);
   }
+  opts = optionsOf(op, opts);
   const isInt = isKind(data, 'Int32Array');
   const dtype = dtypeOf(op, opts.dtype, isInt ? 'int32' : 'float32');
   const device = resolveDevice(op, opts.device);
   const dims = shape === undefined ? [(data as unknown as ArrayLike<number>).length] : shapeOf(op, shape);
   const copy = opts.copy ?? false;
   const borrows = !copy && device === 'cpu' && (dtype === 'float32' ? isKind(data, 'Float32Array') : dtype === 'int32' && isInt);
+  if (borrows && typeof SharedArrayBuffer !== 'undefined' && data.buffer instanceof SharedArrayBuffer) {
+    throw new Error(`[${op}] data is a view of a SharedArrayBuffer, which cannot be shared with a tensor; pass { copy: true }`);
+  }
   // A resizable buffer can shrink under a tensor that shares it (resize(0) frees the pages).
   if (borrows && (data.buffer as ArrayBuffer & { resizable?: boolean }).resizable === true) {
     throw new Error(`[${op}] data is a view of a resizable ArrayBuffer, which may shrink under a tensor sharing its memory; ` +
       'pass { copy: true } or use a fixed-size buffer');
   }
-  return new Tensor(native.fromTypedArray(data, dims, dtype, device, copy, recycled()), opts.requiresGrad ?? false);
+  return new Tensor(named(op, () => native.fromTypedArray(borrows ? data : unshared(data), dims, dtype, device, copy, recycled())), opts.requiresGrad ?? false);
+}
+
+/** A view of a SharedArrayBuffer as a copy over a plain ArrayBuffer (the addon reads only those). */
+function unshared<T extends ArrayBufferView>(v: T): T {
+  if (typeof SharedArrayBuffer === 'undefined' || !(v.buffer instanceof SharedArrayBuffer)) return v;
+  const C = v.constructor as unknown as { new (a: ArrayLike<number> | ArrayBufferView): T };
+  return new C(v as unknown as ArrayLike<number>);
 }
 
 function isKind(x: unknown, name: string): boolean {
   return Object.prototype.toString.call(x) === `[object ${name}]`;
 }
 
+/** Options as given: undefined is {}; anything but an object is an error naming `op`. */
+function optionsOf<T extends object>(op: string, o: T | undefined | null): T {
+  if (o === undefined) return {} as T;
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new Error(`[${op}] options must be an object, got ${describe(o)}`);
+  return o;
+}
+
+/** Runs an addon call for `op`: the addon names some creation calls by their family ('[full]', '[tensor]'). */
+function named<R>(op: string, fn: () => R): R {
+  try {
+    return fn();
+  } catch (e) {
+    // Duck-typed: errors made by the addon belong to the main realm (instanceof fails under jest's vm).
+    if (e !== null && typeof e === 'object' && typeof (e as Error).message === 'string') {
+      (e as Error).message = (e as Error).message.replace(/^\[(full|tensor)\] /, `[${op}] `);
+    }
+    throw e;
+  }
+}
+
+function fill(op: string, shape: Shape, value: number, opts: CreateOptions | undefined): Tensor {
+  const dims = shapeOf(op, shape);
+  const o = optionsOf(op, opts);
+  if (typeof value !== 'number') throw new Error(`[${op}] value must be a number, got ${describe(value)}`);
+  const dtype = dtypeOf(op, o.dtype, 'float32');
+  const device = resolveDevice(op, o.device);
+  return new Tensor(named(op, () => native.fill(dims, value, dtype, device, recycled())), o.requiresGrad ?? false);
+}
+
 /** A tensor of `shape` with every element `value`. dtype float32 unless given. */
 export function full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
-  const dims = shapeOf('full', shape);
-  if (typeof value !== 'number') throw new Error(`[full] value must be a number, got ${describe(value)}`);
-  return new Tensor(
-    native.fill(dims, value, dtypeOf('full', opts.dtype, 'float32'), resolveDevice('full', opts.device), recycled()),
-    opts.requiresGrad ?? false,
-  );
+  return fill('full', shape, value, opts);
 }
 
 /** Zeros of `shape`. */
 export function zeros(shape: Shape, opts: CreateOptions = {}): Tensor {
-  return full(shape, 0, opts);
+  return fill('zeros', shape, 0, opts);
 }
 
 /** Ones of `shape`. */
 export function ones(shape: Shape, opts: CreateOptions = {}): Tensor {
-  return full(shape, 1, opts);
+  return fill('ones', shape, 1, opts);
 }
 
 /**
@@ -159,6 +195,7 @@ export function arange(startOrEnd: number, end?: number, step = 1, opts: CreateO
     end = startOrEnd;
     start = 0;
   }
+  opts = optionsOf('arange', opts);
   for (const [k, v] of [['start', start], ['end', end], ['step', step]] as const) {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`[arange] ${k} must be a finite number, got ${describe(v)}`);
   }
@@ -222,6 +259,7 @@ function seedOf(op: string, seed: number | bigint): bigint {
 
 function random(kind: 0 | 1, op: string, shape: Shape, opts: RandomOptions): Tensor {
   const dims = shapeOf(op, shape);
+  opts = optionsOf(op, opts);
   const dtype = dtypeOf(op, opts.dtype, 'float32');
   if (dtype === 'int32') throw new Error(`[${op}] dtype must be float32 or bfloat16, got int32`);
   const device = resolveDevice(op, opts.device);

@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { native, NativeBuildInfo, packageRoot } from '../native';
+import { AddonSource, addonSource, native, NativeBuildInfo, packageRoot } from '../native';
 import { Device, isDevice } from './types';
 
 /** What the addon was built with and what it found at run time. */
@@ -16,7 +16,13 @@ export interface BuildInfo extends NativeBuildInfo {
   version: string;
   /** The device creation functions use when none is given. */
   defaultDevice: Device;
+  /** The addon in use: its path, and whether it is the prebuilt CPU binary (no CUDA) or a build from source. */
+  addon: AddonSource;
 }
+
+// How to get CUDA when the addon has none: the prebuilt binary is CPU-only by design.
+const NO_CUDA = 'this addon has no CUDA support (the prebuilt CPU binary, or built without nvcc or with MAMBA_SPEECH_CUDA=0); ' +
+  'build it from source with CUDA: npx mamba-speech-build (MAMBA_SPEECH_CUDA=1 where no GPU is visible)';
 
 let cachedNative: NativeBuildInfo | null = null;
 let defaultDevice: Device | null = null;
@@ -44,7 +50,7 @@ function checkDevice(op: string, d: unknown): Device {
   if (!isDevice(d)) throw new Error(`[${op}] unknown device '${String(d)}'; expected 'cpu' or 'cuda'`);
   if (d === 'cuda' && !cudaAvailable()) {
     const i = nativeInfo();
-    const why = i.cuda ? i.cudaStatus : 'this build has no CUDA support (built without nvcc or with MAMBA_SPEECH_CUDA=0)';
+    const why = i.cuda ? i.cudaStatus : NO_CUDA;
     throw new Error(`[${op}] device 'cuda' is not available: ${why}; check buildInfo()`);
   }
   return d;
@@ -72,13 +78,17 @@ export function resolveDevice(op: string, device: Device | undefined): Device {
 
 /**
  * Build and run-time facts: `{ version, napiVersion, cuda, cublas, gpus: [{ name, memoryBytes,
- * cc, smCount }], defaultDevice, cudaStatus, cudaRuntimeVersion, threads }`. `cuda` says the
- * addon was built with CUDA; `gpus` lists the GPUs it can use now (empty without a driver,
- * with the reason in `cudaStatus`).
+ * cc, smCount }], defaultDevice, cudaStatus, cudaRuntimeVersion, threads, addon: { path, prebuilt } }`.
+ * `cuda` says the addon was built with CUDA; `gpus` lists the GPUs it can use now (empty without
+ * a driver, with the reason in `cudaStatus`); `addon.prebuilt` says the shipped CPU binary is in
+ * use (no local build).
  */
 export function buildInfo(): BuildInfo {
   const i = nativeInfo();
-  return { ...i, gpus: i.gpus.map((g) => ({ ...g })), version: packageVersion(), defaultDevice: getDefaultDevice() };
+  return {
+    ...i, gpus: i.gpus.map((g) => ({ ...g })), version: packageVersion(), defaultDevice: getDefaultDevice(), addon: { ...addonSource },
+    cudaStatus: i.cuda ? i.cudaStatus : `${i.cudaStatus}${addonSource.prebuilt ? ' (the prebuilt CPU binary; npx mamba-speech-build builds with CUDA)' : ''}`,
+  };
 }
 
 /** Waits for all queued GPU work (no-op without a GPU). */

@@ -76,8 +76,16 @@ Napi::Value Addon::FromTypedArray(const Napi::CallbackInfo& info) {
   napi_typedarray_type kind = ta.TypedArrayType();
   const bool same_type = (kind == napi_float32_array && dtype == ms::DType::F32) ||
                          (kind == napi_int32_array && dtype == ms::DType::I32);
-  Napi::ArrayBuffer ab = ta.ArrayBuffer();
-  char* src = static_cast<char*>(ab.Data()) + ta.ByteOffset();
+  // N-API (version 8) cannot reach the memory of a SharedArrayBuffer through its ArrayBuffer
+  // calls: say so under this op's name (lib/tensor/creation.ts copies such views first).
+  Napi::ArrayBuffer ab;
+  char* src = nullptr;
+  try {
+    ab = ta.ArrayBuffer();
+    src = static_cast<char*>(ab.Data()) + ta.ByteOffset();
+  } catch (const Napi::Error&) {
+    ms::fail(op, "data must be a view of an ArrayBuffer; a SharedArrayBuffer cannot be read here (copy it into a plain typed array)");
+  }
 
   if (!copy && same_type && device == ms::Device::CPU) {
     // A resizable ArrayBuffer can shrink under the tensor after this check: resize(0) would

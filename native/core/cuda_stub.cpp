@@ -6,8 +6,9 @@ namespace ms {
 namespace cuda {
 
 static const char* kNoCuda =
-    "this build of mamba-speech has no CUDA support (built without nvcc or with "
-    "MAMBA_SPEECH_CUDA=0); check buildInfo()";
+    "this build of mamba-speech has no CUDA support (the prebuilt CPU binary, or built without "
+    "nvcc or with MAMBA_SPEECH_CUDA=0); build it with CUDA from source: npx mamba-speech-build "
+    "(MAMBA_SPEECH_CUDA=1 where no GPU is visible); check buildInfo()";
 
 bool built() { return false; }
 bool cublas_linked() { return false; }

@@ -2,7 +2,9 @@
  * child.ts — runs code in a separate Node process, so that a native crash (a signal, an abort)
  * fails the test that caused it instead of killing the jest worker, and a hang is cut off by a
  * timeout. The child loads the TypeScript sources through test/helpers/ts-register.js; `LIB` in
- * the code is the absolute path of lib/ (use `require(LIB)`).
+ * the code is the absolute path of lib/ (use `require(LIB)`). Its default device is the CPU
+ * (MAMBA_SPEECH_DEVICE=cpu, unless `env` says otherwise): these are host-side tests, and on a GPU
+ * machine they must not start CUDA (under `ulimit -v`, or on a card another test is filling).
  */
 import { spawnSync } from 'child_process';
 import * as path from 'path';
@@ -33,7 +35,7 @@ export interface ChildOptions {
 export function runChild(code: string, opts: ChildOptions = {}): ChildResult {
   const prelude = `const LIB = ${JSON.stringify(LIB)}, ADDON = ${JSON.stringify(ADDON)}, ROOT = ${JSON.stringify(ROOT)};\n`;
   const nodeArgs = ['-r', REGISTER, ...(opts.nodeArgs ?? []), '-e', prelude + code, '--', ...(opts.args ?? [])];
-  const env = { ...process.env, ...opts.env };
+  const env = { ...process.env, MAMBA_SPEECH_DEVICE: 'cpu', ...opts.env };
   const timeout = opts.timeoutMs ?? 60000;
   const r = opts.shellPrefix
     ? spawnSync('bash', ['-c', `${opts.shellPrefix} exec "$0" "$@"`, process.execPath, ...nodeArgs], { env, timeout, encoding: 'utf8', maxBuffer: 64 << 20 })

@@ -1,13 +1,21 @@
 // Issue 19: running out of GPU memory is a JS Error naming the op and the bytes asked, and the
-// process stays usable: allocate until it fails, free, allocate again. (CUDA only; the GPU
-// machine runs it. Each step is 1 GiB, so an 80-140 GiB card fails within ~140 steps.)
+// process stays usable: allocate until it fails, free, allocate again. (CUDA only.)
+//
+// Filling the card starves every other process on it, and jest runs test files in parallel
+// workers that share the GPU: that test runs only when asked, alone:
+//   MAMBA_SPEECH_TEST_GPU_OOM=1 npx jest test/reliability/gpu_oom.test.ts
+// (1 GiB steps: an 80-140 GiB card fails within ~140 of them). The oversized-request test needs
+// no memory and always runs.
 import { add, emptyCache, matmul, memory, ones, sum, Tensor, zeros } from '../../lib';
 import { describeCuda } from '../helpers/devices';
 
 const GiB = 2 ** 30;
 
+const fillAsked = process.env.MAMBA_SPEECH_TEST_GPU_OOM === '1';
+if (!fillAsked) process.stderr.write('[gpu] filling the GPU is skipped: set MAMBA_SPEECH_TEST_GPU_OOM=1 and run this file alone\n');
+
 describeCuda('GPU out of memory', () => {
-  test('allocating until it fails gives a named error; after freeing, the GPU works again', () => {
+  (fillAsked ? test : test.skip)('allocating until it fails gives a named error; after freeing, the GPU works again', () => {
     const base = memory().bytes.cuda;
     const held: Tensor[] = [];
     let err: Error | null = null;
@@ -20,10 +28,10 @@ describeCuda('GPU out of memory', () => {
         }
       }
       expect(err).not.toBeNull();
-      expect(err!.message).toMatch(/^\[full\] CUDA out of memory: asked for 1073741824 bytes; \d+ of \d+ bytes free on device 0/);
+      expect(err!.message).toMatch(/^\[zeros\] CUDA out of memory: asked for 1073741824 bytes; \d+ of \d+ bytes free on device 0/);
       // An op that needs memory while it is full fails the same way, naming itself.
       expect(() => matmul(ones([8192, 8192], { device: 'cuda' }), ones([8192, 8192], { device: 'cuda' })))
-        .toThrow(/^\[(full|matmul)\] (CUDA out of memory|cublas)/);
+        .toThrow(/^\[(ones|matmul)\] (CUDA out of memory|cublas)/);
     } finally {
       held.forEach((t) => t.dispose());
     }
@@ -38,7 +46,7 @@ describeCuda('GPU out of memory', () => {
 
   test('a request larger than the card is refused with the bytes asked, without touching what is live', () => {
     const keep = ones([1000], { device: 'cuda' });
-    expect(() => zeros([2 ** 40], { device: 'cuda' })).toThrow(/^\[full\] CUDA out of memory: asked for 4398046511104 bytes/);
+    expect(() => zeros([2 ** 40], { device: 'cuda' })).toThrow(/^\[zeros\] CUDA out of memory: asked for 4398046511104 bytes/);
     expect(sum(keep).item()).toBe(1000);
     keep.dispose();
   });

@@ -64,12 +64,19 @@ test('3: a resizable ArrayBuffer is never shared zero-copy (resize(0) used to se
         if (t.sum().item() !== 32) throw new Error('copy changed');
       },
       tensor: () => { const [ab, a] = make(); const t = ms.tensor(a); ab.resize(0); if (t.sum().item() !== 32) throw new Error('copy changed'); },
+      // A SharedArrayBuffer's memory is out of N-API 8's reach: a named error, or a copy when asked.
+      sab: () => ms.fromTypedArray(new Float32Array(new SharedArrayBuffer(16))),
+      sabNative: () => require(ADDON).fromTypedArray(new Float32Array(new SharedArrayBuffer(16)), [4], 'float32', 'cpu', true),
+      sabCopy: () => { const a = new Float32Array(new SharedArrayBuffer(16)); a.fill(3); if (ms.tensor(a).sum().item() !== 12) throw new Error('wrong copy'); },
     });`));
   expect(e.shared).toMatch(/^\[fromTypedArray\] data is a view of a resizable ArrayBuffer/);
   expect(e.tracking).toMatch(/^\[fromTypedArray\] data is a view of a resizable ArrayBuffer/);
   expect(e.native).toMatch(/^\[tensor\] data is a view of a resizable ArrayBuffer/);
   expect(e.copied).toBe('no error');
   expect(e.tensor).toBe('no error');
+  expect(e.sab).toMatch(/^\[fromTypedArray\] data is a view of a SharedArrayBuffer/);
+  expect(e.sabNative).toMatch(/^\[tensor\] data must be a view of an ArrayBuffer/);
+  expect(e.sabCopy).toBe('no error');
 });
 
 test('4: values that cannot be allocated in JS give an error, not a V8 fatal OOM', () => {
@@ -103,7 +110,7 @@ test('4: tensors with more elements than a typed array can hold are refused befo
 
 test('5: terminating worker threads in the middle of ops never aborts the process', () => {
   // Four workers at a time run ops (and failing ops) in a tight loop and are terminated at
-  // staggered moments (16 trials); 26 of 36 such trials used to end in "terminate called after throwing an
+  // staggered moments (12 trials); 26 of 36 such trials used to end in "terminate called after throwing an
   // instance of 'Napi::Error'" from the environment teardown.
   const r = runChild(`
     const { Worker } = require('worker_threads');
@@ -126,8 +133,8 @@ test('5: terminating worker threads in the middle of ops never aborts the proces
       await w.terminate();
     }
     (async () => {
-      for (let i = 0; i < 16; i += 4) await Promise.all([0, 1, 2, 3].map((k) => one(i + k)));
-      console.log(JSON.stringify({ trials: '16' }));
+      for (let i = 0; i < 12; i += 4) await Promise.all([0, 1, 2, 3].map((k) => one(i + k)));
+      console.log(JSON.stringify({ trials: '12' }));
     })();`, { timeoutMs: 90000 });
-  expect(expectClean(r)).toEqual({ trials: '16' });
+  expect(expectClean(r)).toEqual({ trials: '12' });
 }, 120000);

@@ -9,13 +9,13 @@ describe.each(testDevices)('bad input on %s', (device) => {
       '[tensor] data has 3 elements but shape (2, 2) needs 4',
     );
     expect(() => fromTypedArray(new Float32Array(5), [2, 3], { device })).toThrow(
-      '[tensor] data has 5 elements but shape (2, 3) needs 6',
+      '[fromTypedArray] data has 5 elements but shape (2, 3) needs 6',
     );
   });
 
   test('negative, fractional and non-number dims', () => {
-    expect(() => zeros([2, -1], { device })).toThrow('[full] shape dims must be integers >= 0, got number -1 at dim 1 of [2, -1]');
-    expect(() => zeros([1.5], { device })).toThrow('[full] shape dims must be integers >= 0, got number 1.5 at dim 0');
+    expect(() => zeros([2, -1], { device })).toThrow('[zeros] shape dims must be integers >= 0, got number -1 at dim 1 of [2, -1]');
+    expect(() => zeros([1.5], { device })).toThrow('[zeros] shape dims must be integers >= 0, got number 1.5 at dim 0');
     expect(() => randn(['3'] as never, { device })).toThrow('[randn] shape dims must be integers >= 0, got string 3 at dim 0');
     expect(() => randn(5 as never, { device })).toThrow('[randn] shape must be an array of integers, got number 5');
     expect(() => tensor([1, 2], [-2], { device })).toThrow('[tensor] shape dims must be integers >= 0');
@@ -31,9 +31,9 @@ describe.each(testDevices)('bad input on %s', (device) => {
 
   test('unknown dtype and device', () => {
     expect(() => zeros([2], { device, dtype: 'float16' as never })).toThrow(
-      "[full] unknown dtype 'float16'; expected float32, bfloat16 or int32",
+      "[zeros] unknown dtype 'float16'; expected float32, bfloat16 or int32",
     );
-    expect(() => zeros([2], { device: 'tpu' as never })).toThrow("[full] unknown device 'tpu'; expected 'cpu' or 'cuda'");
+    expect(() => zeros([2], { device: 'tpu' as never })).toThrow("[zeros] unknown device 'tpu'; expected 'cpu' or 'cuda'");
     const t = zeros([2], { device });
     expect(() => t.to('gpu' as never)).toThrow("[to] unknown device or dtype 'gpu'");
     expect(() => t.to({ dtype: 'f32' as never })).toThrow("[to] unknown dtype 'f32'");
@@ -57,8 +57,8 @@ describe.each(testDevices)('bad input on %s', (device) => {
     );
     expect(() => native.random(0, [2], -3, 0, 'float32', 'cpu')).toThrow('[rand] seed must be an integer >= 0 (or a BigInt)');
     expect(() => native.setNumThreads(0)).toThrow('[setNumThreads] n must be in [1, 1024], got 0');
-    expect(() => zeros(new Array(17).fill(1), { device })).toThrow('[full] shape has 17 dims; at most 16 are supported');
-    expect(() => zeros([2 ** 30, 2 ** 30, 2 ** 30], { device })).toThrow('[full] shape (1073741824, 1073741824, 1073741824) has more than 2^53 elements');
+    expect(() => zeros(new Array(17).fill(1), { device })).toThrow('[zeros] shape has 17 dims; at most 16 are supported');
+    expect(() => zeros([2 ** 30, 2 ** 30, 2 ** 30], { device })).toThrow('[zeros] shape (1073741824, 1073741824, 1073741824) has more than 2^53 elements');
   });
 });
 
@@ -67,7 +67,7 @@ describe.each(testDevices)('bad input on %s', (device) => {
     const info = buildInfo();
     expect(info.gpus).toEqual([]);
     expect(info.defaultDevice).toBe('cpu');
-    expect(() => zeros([2], { device: 'cuda' })).toThrow(/^\[full\] device 'cuda' is not available: .*check buildInfo\(\)/);
+    expect(() => zeros([2], { device: 'cuda' })).toThrow(/^\[zeros\] device 'cuda' is not available: .*check buildInfo\(\)/);
     expect(() => zeros([2], { device: 'cpu' }).to('cuda')).toThrow(/^\[to\] device 'cuda' is not available/);
     expect(() => setDefaultDevice('cuda')).toThrow(/^\[setDefaultDevice\] device 'cuda' is not available/);
     // Straight to the addon, bypassing the TS checks: still an error, not a crash.

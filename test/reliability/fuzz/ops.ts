@@ -8,6 +8,7 @@
 // Sizes stay tiny or absurd (<= 7 per dim, or >= 2^40): nothing in between, so an accepted call
 // never allocates gigabytes on a shared machine; the child also runs under `ulimit -v`.
 import * as ops from '../../../lib/ops';
+import * as creation from '../../../lib/tensor/creation';
 import { tensor } from '../../../lib/tensor/creation';
 import { memory } from '../../../lib/tensor/memory';
 import { tidy } from '../../../lib/tensor/scope';
@@ -21,6 +22,10 @@ const SKIP = new Set(['setIndexValidation', 'attentionRef', 'selectiveScanRef', 
 const OPS: [string, OpFn][] = Object.entries(ops as Record<string, unknown>)
   .filter(([k, v]) => typeof v === 'function' && !SKIP.has(k))
   .map(([k, v]) => [k, v as OpFn]);
+
+// Creation functions take data, shapes and numbers first (no tensor): their own argument pool.
+const CREATION: [string, OpFn][] = ['tensor', 'fromTypedArray', 'zeros', 'ones', 'full', 'arange', 'rand', 'randn']
+  .map((k) => [k, (creation as unknown as Record<string, OpFn>)[k]]);
 
 // Ops built from others may report the inner op's name: 'linear' runs matmul, 'glu' runs chunk.
 // Only names that a user of the outer op can place are accepted.
@@ -63,6 +68,49 @@ function arg(rng: Rng, like: Tensor | null): unknown {
   return pick(rng, [null, undefined, 'cpu', 'sum', true, {}, [], [[1, 2], [3]], (() => { t.dispose(); return t; })(), Symbol('x')]);
 }
 
+/** Data as creation functions meet it: arrays (nested, ragged), typed arrays of every kind and buffer. */
+function data(rng: Rng): unknown {
+  const n = rng.int(0, 6);
+  const values = Array.from({ length: n }, () => (rng.uniform() < 0.8 ? rng.int(-3, 3) : pick(rng, NUMBERS)));
+  switch (rng.int(0, 9)) {
+    case 0: return values;
+    case 1: return [values, values.slice(0, rng.int(0, n))]; // maybe ragged
+    case 2: return Float32Array.from(values);
+    case 3: return Int32Array.from(values.map((v) => (Number.isFinite(v) ? v : 0)));
+    case 4: return Float64Array.from(values);
+    case 5: return Uint8Array.from(values.map((v) => (Number.isFinite(v) ? Math.abs(v) : 0)));
+    case 6: { const a = new Float32Array(new SharedArrayBuffer(4 * n)); a.set(values); return a; }
+    case 7: { // resizable
+      const ab = new (ArrayBuffer as unknown as new (n: number, o: object) => ArrayBuffer)(4 * n, { maxByteLength: 64 });
+      const a = new Float32Array(ab);
+      a.set(values);
+      return a;
+    }
+    case 8: return pick(rng, [[[1, [2]]], ['a', 1], [true, false], new DataView(new ArrayBuffer(8)), new BigInt64Array(2), 3, 'x', null]);
+    default: return Array.from({ length: rng.int(0, 4) }, () => (rng.uniform() < 0.85 ? pick(rng, DIMS) : pick(rng, [...HUGE, -1, 1.5, NaN])));
+  }
+}
+
+function creationOptions(rng: Rng): unknown {
+  if (rng.uniform() < 0.3) return pick(rng, [undefined, null, 'cpu', 3]);
+  const o: Record<string, unknown> = {};
+  if (rng.uniform() < 0.6) o.dtype = pick(rng, ['float32', 'int32', 'bfloat16', 'float64', 'F32', 7]);
+  if (rng.uniform() < 0.4) o.device = pick(rng, ['cpu', 'cuda', 'gpu', null]);
+  if (rng.uniform() < 0.3) o.seed = pick(rng, [0, 1, -1, 1.5, 2 ** 64, 2n ** 64n, 5n, 'x']);
+  if (rng.uniform() < 0.3) o.copy = pick(rng, [true, false, 'yes']);
+  if (rng.uniform() < 0.3) o.requiresGrad = pick(rng, [true, false]);
+  return o;
+}
+
+/** Arguments of a creation call: data or shape first, then numbers, shapes or options. */
+function creationArgs(rng: Rng, name: string): unknown[] {
+  const args: unknown[] = [name === 'arange' ? pick(rng, NUMBERS) : data(rng)];
+  for (let i = 0, n = rng.int(0, 3); i < n; ++i) {
+    args.push(rng.uniform() < 0.4 ? pick(rng, NUMBERS) : rng.uniform() < 0.5 ? data(rng) : creationOptions(rng));
+  }
+  return args;
+}
+
 function mutateShape(rng: Rng, s: number[]): number[] {
   const k = rng.int(0, 3);
   if (k === 0 || s.length === 0) return s;
@@ -96,15 +144,16 @@ export const target: FuzzTarget = {
   // Checked per case in run(): the op's own name (or an alias).
   prefix: /^\[[A-Za-z][A-Za-z0-9_.]*\] /,
   run(rng) {
-    const [name, f] = pick(rng, OPS);
+    const fromCreation = rng.uniform() < 0.15;
+    const [name, f] = fromCreation ? pick(rng, CREATION) : pick(rng, OPS);
     current = name;
     const before = memory().tensors;
     let problem: string | null = null;
     try {
       tidy(() => {
-        const args: unknown[] = [];
+        const args: unknown[] = fromCreation ? creationArgs(rng, name) : [];
         let like: Tensor | null = null;
-        for (let i = 0, n = rng.int(1, 4); i < n; ++i) {
+        for (let i = 0, n = fromCreation ? 0 : rng.int(1, 4); i < n; ++i) {
           const a: unknown = i === 0 ? makeTensor(rng, shapeOf(rng)) : arg(rng, like);
           if (a instanceof Tensor && !a.isDisposed && like === null) like = a;
           args.push(a);
