@@ -13,14 +13,16 @@
 // is summed by one task in a fixed order: deterministic for any thread count.
 // Masks: keys j >= key_len[b] are never multiplied (kend), causal keys per column are zeroed,
 // query rows >= query_len[b] or with no visible key give 0 (lse = +inf) and no gradient.
-// Dropout: keep bit of element ((b H + h) Lq + i) Lk + j from Philox (attention.h), one Philox
-// block per 4 consecutive keys.
+// Dropout: keep bit of element ((b H + h) Lq + i) Lk + j from Philox (attention.h), 16 blocks of
+// 4 consecutive keys per call of the lane-parallel generator.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "../../core/cpu_isa.h"
 #include "../../core/cpu_math.h"
 #include "../../core/error.h"
+#include "../../core/philox_cpu.h"
 #include "../../core/thread_pool.h"
 #include "../matmul/gemm_cpu.h"
 #include "attention.h"
@@ -68,16 +70,23 @@ Block block_of(const AttentionParams& p, const Dims& d, int64_t bh, int64_t i0) 
   return k;
 }
 
-// z[j * Br + l] = dropout factor (0 or 1 / (1 - p)) of element (row i0 + l, key j), j < kend.
+// z[j * Br + l] = dropout factor (0 or 1 / (1 - p)) of element (row i0 + l, key j), j < ke[l]:
+// the row's Philox blocks (4 consecutive keys each) 16 at a time (core/philox_cpu.h).
 void dropout_factors(const AttentionParams& p, const Dims& d, const Block& k, float* z) {
   const float keep = 1.0f / (1.0f - p.dropout);
   for (int64_t l = 0; l < k.ncols; ++l) {
-    const uint64_t base = (static_cast<uint64_t>(k.bh) * d.Lq + k.i0 + l) * d.Lk;
-    for (int64_t j = 0; j < k.ke[l];) {
-      const uint64_t idx = base + j;
-      const Philox4 r = philox4x32_10(p.offset + idx / 4, p.seed);
-      for (uint64_t w = idx & 3; w < 4 && j < k.ke[l]; ++w, ++j)
-        z[j * d.Br + l] = static_cast<float>(r.v[w] >> 8) * (1.0f / 16777216.0f) >= p.dropout ? keep : 0.0f;
+    if (k.ke[l] == 0) continue;
+    const uint64_t base = (static_cast<uint64_t>(k.bh) * d.Lq + k.i0 + l) * d.Lk;  // element of key 0
+    const uint64_t b0 = base / 4, b1 = (base + k.ke[l] - 1) / 4;                  // blocks touched
+    for (uint64_t b = b0; b <= b1; b += 16) {
+      uint32_t w[4][16];
+      philox4x32_10_x16(p.offset + b, p.seed, w);
+      for (int lane = 0; lane < 16; ++lane)
+        for (int word = 0; word < 4; ++word) {
+          const uint64_t idx = 4 * (b + lane) + word;
+          if (idx < base || idx >= base + static_cast<uint64_t>(k.ke[l])) continue;
+          z[(idx - base) * d.Br + l] = philox_word_uniform(w[word][lane]) >= p.dropout ? keep : 0.0f;
+        }
     }
   }
 }
@@ -200,10 +209,8 @@ MS_ATTN_COLUMN_OPS(avx512, __attribute__((target("avx512f,fma"))))
 const ColumnOps& column_ops() {
   static const ColumnOps ops = [] {
 #ifdef MS_ATTN_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"))
-      return ColumnOps{softmax_avx512, probs_avx512, dscores_avx512};
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ColumnOps{softmax_avx2, probs_avx2, dscores_avx2};
+    if (cpu_isa() == CpuIsa::Avx512) return ColumnOps{softmax_avx512, probs_avx512, dscores_avx512};
+    if (cpu_isa() == CpuIsa::Avx2) return ColumnOps{softmax_avx2, probs_avx2, dscores_avx2};
 #endif
     return ColumnOps{softmax_base, probs_base, dscores_base};
   }();
