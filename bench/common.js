@@ -57,12 +57,26 @@ function printTable(title, columns, rows) {
   });
 }
 
-/** Writes the results JSON under bench/results/ (or $BENCH_OUT_DIR). */
+/**
+ * Writes the results JSON under bench/results/ (or $BENCH_OUT_DIR). A file already there moves
+ * into the new one's `history` (oldest first), so earlier numbers stay visible next to new ones.
+ */
 function writeJson(name, data) {
   const dir = process.env.BENCH_OUT_DIR || path.join(__dirname, 'results');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, name);
-  fs.writeFileSync(file + '.tmp', JSON.stringify(data, null, 2) + '\n');
+  let history = [];
+  if (fs.existsSync(file)) {
+    try {
+      const old = JSON.parse(fs.readFileSync(file, 'utf8'));
+      const { history: h = [], ...rest } = old;
+      history = [...h, rest];
+    } catch (e) {
+      console.error(`${file}: not JSON (${e.message}); its numbers are not kept in the history`);
+    }
+  }
+  const out = history.length ? { ...data, history } : data;
+  fs.writeFileSync(file + '.tmp', JSON.stringify(out, null, 2) + '\n');
   fs.renameSync(file + '.tmp', file);
   console.log(`\nwrote ${file}`);
 }
