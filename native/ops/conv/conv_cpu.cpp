@@ -265,7 +265,7 @@ void conv_backward_weight_cpu(const ConvGeom& g, const Tensor& x, const Tensor& 
             mc_all, nc_all, P,
             [&](int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* buf) {
               gemm::pack_a(dyg, P, 1, i0, mc, k0, kc, mr, buf);
-              return static_cast<const float*>(buf);
+              return gemm::Panel{buf, kc};
             },
             [&](int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* buf) {
               if (have != k0) positions_of(g, k0, kc, ps), have = k0;
