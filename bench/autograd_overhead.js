@@ -2,7 +2,7 @@
 // autograd_overhead.js — per-op overhead of a small elementwise chain with autograd on (forward
 // + backward), and the cost of one fused optimizer step.
 //
-//   node bench/autograd_overhead.js [--ref ref.json] [--out name.json]
+//   node bench/autograd_overhead.js [--ref ref.json] [--out name.json] [--threads n] [--cpu-time] [--no-save]
 //
 // Chain (7 ops forward, 7 node backwards):
 //   loss = sum(square(sigmoid(sub(tanh(mul(add(x, 1), 0.5)), x))))     x (n), requiresGrad
@@ -13,6 +13,9 @@
 // Median over 30 batches of 200 iterations; CUDA batches are synchronised after the timer
 // stops for each batch (launch overhead, the GPU keeps up at these sizes).
 //
+// --cpu-time times process CPU time instead of the wall clock (a loaded shared machine disturbs it
+// far less; use with --threads 1, as waiting pool threads spin).
+//
 // Optimizer rows: Adam.step() over many small params (launch + table overhead: 1 native call
 // for all of them) and over one large param (bandwidth: 28 bytes per float32 element: read p,
 // g, m, v = 16, write p, m, v = 12).
@@ -22,8 +25,11 @@ const { timePerCall, machine, printTable, writeJson, loadReference } = require('
 
 const args = process.argv.slice(2);
 const ref = loadReference(args.includes('--ref') ? args[args.indexOf('--ref') + 1] : null);
+const cpuTime = args.includes('--cpu-time');
+if (args.includes('--threads')) ms.setNumThreads(Number(args[args.indexOf('--threads') + 1]));
 const rows = [];
-const results = { machine: machine(ms), date: new Date().toISOString(), chain: {}, optimizer: {} };
+const results = { machine: machine(ms), date: new Date().toISOString(), clock: cpuTime ? 'cpu' : 'wall', threads: ms.buildInfo().threads,
+  chain: {}, optimizer: {} };
 const { ops, optim } = ms;
 const FWD_OPS = 7;
 
@@ -45,7 +51,7 @@ function timeChain(device, n) {
   for (const [name, fn] of [['noGradForward', noGradFwd], ['forward', fwd], ['forwardBackward', fwdBwd]]) {
     for (let i = 0; i < 2000; ++i) fn(); // warm-up: JIT, handle pool, allocator cache
     if (sync) sync();
-    out[name] = timePerCall(fn, 200, 30, sync);
+    out[name] = timePerCall(fn, 200, 30, sync, cpuTime);
   }
   x.dispose();
   return out;
@@ -80,7 +86,7 @@ function timeAdam(device, shapes) {
   if (sync) sync();
   const iters = shapes.length > 1 ? 50 : 5;
   // Synchronise inside the timed call for the large case: its time is GPU time, not launch.
-  const s = timePerCall(() => { opt.step(); if (sync && shapes.length === 1) sync(); }, iters, 15, sync);
+  const s = timePerCall(() => { opt.step(); if (sync && shapes.length === 1) sync(); }, iters, 15, sync, cpuTime);
   opt.disposeState();
   for (const p of params) { p.grad.dispose(); p.dispose(); }
   return s;
@@ -103,4 +109,4 @@ printTable(`mamba-speech autograd overhead — ${results.machine.gpus[0] || resu
   ['case', 'shape', 'median', 'per op', 'goal', 'reference', 'ratio'], rows);
 const out = args.includes('--out') ? args[args.indexOf('--out') + 1]
   : `autograd_overhead-${ms.cudaAvailable() ? results.machine.gpus[0].replace(/[^A-Za-z0-9]+/g, '-') : 'cpu'}.json`;
-writeJson(out, results);
+if (!args.includes('--no-save')) writeJson(out, results);

@@ -10,15 +10,25 @@ function median(xs) {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Seconds per call: `batches` timed batches of `perBatch` calls, median over batches. */
-function timePerCall(fn, perBatch, batches, after) {
+/** Seconds now by the wall clock, or by this process's CPU time (user + system, all threads). */
+function clock(cpu = false) {
+  if (!cpu) return Number(process.hrtime.bigint()) / 1e9;
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/**
+ * Seconds per call: `batches` timed batches of `perBatch` calls, median over batches. `cpu`
+ * times process CPU time instead of the wall clock (steadier on a loaded shared machine).
+ */
+function timePerCall(fn, perBatch, batches, after, cpu = false) {
   const times = [];
   for (let b = 0; b < batches; ++b) {
-    const t0 = process.hrtime.bigint();
+    const t0 = clock(cpu);
     for (let i = 0; i < perBatch; ++i) fn();
-    const t1 = process.hrtime.bigint();
+    const t1 = clock(cpu);
     if (after) after();
-    times.push(Number(t1 - t0) / 1e9 / perBatch);
+    times.push((t1 - t0) / perBatch);
   }
   return median(times);
 }
@@ -55,7 +65,8 @@ function saving() {
 /**
  * Writes the results JSON under $BENCH_OUT_DIR, or under bench/results/ with `--save`. Without
  * either it only says so: the committed results (the numbers the README quotes) are never
- * overwritten by a run nobody asked to keep.
+ * overwritten by a run nobody asked to keep. A file already there moves into the new one's
+ * `history` (oldest first), so earlier numbers stay visible next to new ones.
  */
 function writeJson(name, data) {
   if (!saving()) {
@@ -66,7 +77,18 @@ not saved (pass --save to write bench/results/${name}, or set BENCH_OUT_DIR)`);
   const dir = process.env.BENCH_OUT_DIR || path.join(__dirname, 'results');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, name);
-  fs.writeFileSync(file + '.tmp', JSON.stringify(data, null, 2) + '\n');
+  let history = [];
+  if (fs.existsSync(file)) {
+    try {
+      const old = JSON.parse(fs.readFileSync(file, 'utf8'));
+      const { history: h = [], ...rest } = old;
+      history = [...h, rest];
+    } catch (e) {
+      console.error(`${file}: not JSON (${e.message}); its numbers are not kept in the history`);
+    }
+  }
+  const out = history.length ? { ...data, history } : data;
+  fs.writeFileSync(file + '.tmp', JSON.stringify(out, null, 2) + '\n');
   fs.renameSync(file + '.tmp', file);
   console.log(`\nwrote ${file}`);
 }
@@ -100,4 +122,4 @@ function loadLibrary({ sources = false } = {}) {
 }
 
 module.exports = {
-  saving, median, timePerCall, machine, printTable, writeJson, loadReference, loadLibrary };
+  saving, median, clock, timePerCall, machine, printTable, writeJson, loadReference, loadLibrary };

@@ -11,13 +11,12 @@
 //
 // --cpu-time times each call by process CPU time (user + system) instead of the wall clock
 // (steadier on a loaded machine; with 1 thread only, as waiting threads spin).
-// --save appends the run to bench/results/cpu_first_calls-cpu.json (history kept).
+// --save writes bench/results/cpu_first_calls-cpu.json, the file already there moving into its history.
 'use strict';
-const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const ms = require('..');
-const { median, machine, printTable } = require('./common');
+const { median, machine, printTable, writeJson } = require('./common');
 
 const args = process.argv.slice(2);
 const opt = (name, d) => (args.includes(name) ? args[args.indexOf(name) + 1] : d);
@@ -80,13 +79,4 @@ for (const T of threadsList) {
 }
 printTable(`first products in a fresh process — ${results.machine.cpu} (${results.machine.cores} cores), ${results.clock} clock, medians of ${reps} fresh processes`,
   ['case', 'call 1', 'calls 3-9', 'calls 10-29', 'numpy best', 'ratio'], rows);
-if (args.includes('--save')) {
-  const dir = process.env.BENCH_OUT_DIR || path.join(__dirname, 'results');
-  const file = path.join(dir, 'cpu_first_calls-cpu.json');
-  const old = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : { history: [] };
-  const doc = { machine: results.machine, latest: results, history: [...(old.history || []), results] };
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(file + '.tmp', JSON.stringify(doc, null, 1) + '\n');
-  fs.renameSync(file + '.tmp', file);
-  console.log(`\nwrote ${file}`);
-}
+if (args.includes('--save')) writeJson('cpu_first_calls-cpu.json', results);

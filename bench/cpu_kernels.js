@@ -21,14 +21,13 @@
 // process's CPU time (user + system, all threads) instead, which a loaded shared machine
 // disturbs far less (use it with --threads 1: the pool's waiting threads spin, and that counts).
 // Compare two builds by alternating whole runs and taking medians.
-// --save appends this run to the history in bench/results/cpu_kernels-cpu.json (never rewrites
-// earlier entries).
+// --save writes bench/results/cpu_kernels-cpu.json, the file already there moving into its
+// history (common.writeJson); --json file writes this run alone to `file`.
 'use strict';
 const fs = require('fs');
-const path = require('path');
 const ms = require('..');
 const { native } = require('../dist/native');
-const { median, machine, printTable } = require('./common');
+const { median, machine, printTable, writeJson } = require('./common');
 
 const args = process.argv.slice(2);
 const opt = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : null);
@@ -158,13 +157,4 @@ function os() { return machine(ms); }
 
 const entry = { date: new Date().toISOString(), label: opt('--label') || '', ...out };
 if (opt('--json')) fs.writeFileSync(opt('--json'), JSON.stringify(entry, null, 1) + '\n');
-if (args.includes('--save')) {
-  const dir = process.env.BENCH_OUT_DIR || path.join(__dirname, 'results');
-  const file = path.join(dir, 'cpu_kernels-cpu.json');
-  const old = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : { history: [] };
-  const doc = { machine: machine(ms), latest: entry, history: [...(old.history || []), entry] };
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(file + '.tmp', JSON.stringify(doc, null, 1) + '\n');
-  fs.renameSync(file + '.tmp', file);
-  console.log(`\nwrote ${file}`);
-}
+if (args.includes('--save')) writeJson('cpu_kernels-cpu.json', { machine: machine(ms), ...entry });

@@ -13,12 +13,10 @@
 // times the process's CPU time (user + system) instead, which a loaded shared machine disturbs
 // far less (with --threads 1: waiting pool threads spin, and that counts). Compare builds by
 // alternating whole runs and taking medians.
-// --save appends the run to bench/results/ctc_step-cpu.json (history kept).
+// --save writes bench/results/ctc_step-cpu.json, the file already there moving into its history.
 'use strict';
-const fs = require('fs');
-const path = require('path');
 const ms = require('..');
-const { median, machine, printTable } = require('./common');
+const { median, machine, printTable, writeJson } = require('./common');
 const { buildEncoder } = require('../dist/models/encoder_spec');
 
 const args = process.argv.slice(2);
@@ -96,13 +94,4 @@ if (mem1 !== mem0) console.log(`note: memory().bytes.cpu moved ${mem0} -> ${mem1
 const entry = { date: new Date().toISOString(), label: opt('--label', ''), threads: ms.buildInfo().threads, clock: cpuTime ? 'cpu' : 'wall',
   encoder: type, layers, dModel: C, batch: [B, T, F],
   params: nParams, stepSeconds: stepS, frontEndSeconds: frontS, steps };
-if (args.includes('--save')) {
-  const dir = process.env.BENCH_OUT_DIR || path.join(__dirname, 'results');
-  const file = path.join(dir, 'ctc_step-cpu.json');
-  const old = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : { history: [] };
-  const doc = { machine: machine(ms), latest: entry, history: [...(old.history || []), entry] };
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(file + '.tmp', JSON.stringify(doc, null, 1) + '\n');
-  fs.renameSync(file + '.tmp', file);
-  console.log(`\nwrote ${file}`);
-}
+if (args.includes('--save')) writeJson('ctc_step-cpu.json', { machine: machine(ms), ...entry });

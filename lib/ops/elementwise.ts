@@ -12,7 +12,7 @@ import { tidy } from '../tensor/scope';
 import { describe, Tensor } from '../tensor/tensor';
 import { BinaryName, binaryCode, UNARY, UnaryName, unaryCode } from './codes';
 import { sumTo } from './shape';
-import { asOp, checkTensor, normDim, numArg, recycled, wrap } from './util';
+import { asOp, checkTensor, normDim, numArg, recycled, sameShape, wrap, wrapLike } from './util';
 
 type Operand = Tensor | number;
 
@@ -36,7 +36,7 @@ function rawBinary(name: BinaryName, a0: Operand, b0: Operand): Tensor {
     if (!(b instanceof Tensor)) throw new Error(`[${name}] one operand must be a Tensor`);
     // number (op) tensor: make the number a 0-dim tensor of b's dtype on b's device.
     const s = wrap(native.fill([], a, b.dtype, b.device, recycled()));
-    const out = wrap(native.binary(binaryCode(name), s.handle(name), b.handle(name), recycled()));
+    const out = wrapLike(native.binary(binaryCode(name), s.handle(name), b.handle(name), recycled()), b);
     s.dispose();
     return out;
   }
@@ -45,7 +45,10 @@ function rawBinary(name: BinaryName, a0: Operand, b0: Operand): Tensor {
     throw new Error(`[${name}] b must be a Tensor or a number, got ${describe(b)}`);
   }
   const bh = typeof b === 'number' ? b : b.handle(name);
-  return wrap(native.binary(binaryCode(name), a.handle(name), bh, recycled()));
+  const h = native.binary(binaryCode(name), a.handle(name), bh, recycled());
+  // With a number, or an operand of a's own shape, dtype and device, the output is like a.
+  if (typeof b === 'number' || (b.dtype === a.dtype && b.device === a.device && sameShape(b.shape, a.shape))) return wrapLike(h, a);
+  return wrap(h);
 }
 
 const T = (x: Operand): x is Tensor => x instanceof Tensor;
@@ -214,12 +217,12 @@ export function unaryOp(name: UnaryName, x: Tensor, p0 = 0, p1 = 0): Tensor {
   numArg(name, 'parameter', p0);
   numArg(name, 'parameter', p1);
   const code = unaryCode(name);
-  const out = wrap(native.unary(code, x.handle(name), p0, p1, recycled()));
+  const out = wrapLike(native.unary(code, x.handle(name), p0, p1, recycled()), x);
   const useY = USES_OUTPUT.has(name);
   record(name, [x], [out], useY ? [out] : [x], ([g], [s]) => {
     if (!g) return [null];
     const h = s.handle(name);
-    return [wrap(native.unaryBackward(code, h, h, g.handle(name), p0, p1, recycled()))];
+    return [wrapLike(native.unaryBackward(code, h, h, g.handle(name), p0, p1, recycled()), s, g.dtype)];
   });
   return out;
 }

@@ -9,10 +9,21 @@ import type { Tensor } from './tensor';
 
 const scopes: Set<Tensor>[] = [];
 
-/** @internal Called by the Tensor constructor. */
-export function track(t: Tensor): void {
+/** @internal Called by the Tensor constructor; true when a scope now owns `t`. */
+export function track(t: Tensor): boolean {
   const n = scopes.length;
-  if (n !== 0) scopes[n - 1].add(t);
+  if (n === 0) return false;
+  scopes[n - 1].add(t);
+  return true;
+}
+
+// Called for a tensor that leaves the last scope alive (returned by the outermost tidy, or
+// kept): the Tensor class registers it for finalization then, not at creation. Most tensors
+// made inside tidy are disposed by it, and FinalizationRegistry.register costs ~0.5 us each.
+let onEscape: ((t: Tensor) => void) | null = null;
+/** @internal */
+export function setEscapeHandler(f: (t: Tensor) => void): void {
+  onEscape = f;
 }
 
 /** @internal Called on dispose so scopes do not hold disposed tensors. */
@@ -60,8 +71,9 @@ export function tidy<T>(fn: () => T): T {
     const keepers = new Set<Tensor>();
     if (ok) collect(result!, keepers, new Set(), tensorClass!);
     for (const t of scope) if (!keepers.has(t)) t.dispose();
-    // Returned tensors belong to the enclosing scope now.
+    // Returned tensors belong to the enclosing scope now, or to nobody (then to the GC).
     if (scopes.length) for (const t of keepers) if (scope.has(t)) scopes[scopes.length - 1].add(t);
+    if (!scopes.length) for (const t of keepers) if (scope.has(t)) onEscape!(t);
   }
   if (result! && typeof (result as unknown as PromiseLike<unknown>).then === 'function') {
     throw new Error('[tidy] fn returned a Promise; tidy needs a synchronous function (await outside it)');
@@ -72,6 +84,7 @@ export function tidy<T>(fn: () => T): T {
 /** Exempts `t` from disposal by every open tidy scope; returns `t`. */
 export function keep<T extends Tensor>(t: T): T {
   untrack(t);
+  onEscape!(t);
   return t;
 }
 

@@ -9,12 +9,14 @@
 import { constants as bufferConstants } from 'buffer';
 
 import { native, NativeHandle } from '../native';
-import { registerTensorClass, track, untrack } from './scope';
+import { registerTensorClass, setEscapeHandler, track, untrack } from './scope';
 import type { GradNode } from '../autograd/tape';
 import { DType, Device, isDType, isDevice, Shape, TypedData } from './types';
 
 // Forgotten tensors: the registry holds the handle (not the Tensor) and disposes it after the
-// Tensor is collected. dispose() unregisters, so each handle is freed exactly once.
+// Tensor is collected. dispose() unregisters, so each handle is freed exactly once. A tensor
+// made inside tidy is registered only if it leaves the last scope alive (scope.ts): the scope
+// frees the others deterministically.
 const registry = new FinalizationRegistry<NativeHandle>((h) => {
   h.dispose();
   release(h);
@@ -57,6 +59,8 @@ export class Tensor {
   _node: GradNode | null = null;
   /** @internal Which output of `_node` this tensor is. */
   _outIndex = 0;
+  /** @internal Registered with the finalization registry (not while a tidy scope owns it). */
+  _registered = false;
 
   /**
    * @internal Tensors are made by creation functions and ops, not by `new`. `untracked` tensors
@@ -68,8 +72,18 @@ export class Tensor {
     }
     this._h = handle;
     this.requiresGrad = requiresGrad;
-    registry.register(this, handle, this);
-    if (!untracked) track(this);
+    // Autograd's own (untracked) tensors are disposed by the tape or become a leaf's grad through
+    // keep(), which registers them; in an abandoned graph their handles' native destructors free
+    // the memory when V8 collects them.
+    if (!untracked && !track(this)) this._register();
+  }
+
+  /** @internal Registers the handle for freeing when this tensor is collected (once). */
+  _register(): void {
+    const h = this._h;
+    if (this._registered || h === null) return;
+    registry.register(this, h, this);
+    this._registered = true;
   }
 
   /** True for a tensor no op made (a leaf of the autograd graph). */
@@ -125,6 +139,27 @@ export class Tensor {
     const own = (a: readonly number[]): number[] => (Object.isFrozen(a) ? a : Object.freeze([...a])) as number[];
     this._meta = [own(shape), dtype, device];
     this._layout = [own(strides), offset];
+  }
+
+  /**
+   * @internal Fills the meta cache of a new op output whose shape, dtype and device the caller
+   * knows (a unary op's are its input's): no native round trip when they are first read; with
+   * `contiguous`, the layout of a fresh row-major output too. Frozen shape arrays are shared,
+   * others copied.
+   */
+  _primeMeta(shape: readonly number[], dtype: DType, device: Device, contiguous = false): this {
+    const sh = (Object.isFrozen(shape) ? shape : Object.freeze([...shape])) as number[];
+    this._meta = [sh, dtype, device];
+    if (contiguous) {
+      // A fresh op output: row-major strides, offset 0 (autograd's saved aliases read them).
+      const strides = new Array<number>(sh.length);
+      for (let i = sh.length - 1, s = 1; i >= 0; --i) {
+        strides[i] = s;
+        s *= sh[i];
+      }
+      this._layout = [Object.freeze(strides) as number[], 0];
+    }
+    return this;
   }
 
   /** Sets requiresGrad on a leaf in place and returns it (for parameters). */
@@ -267,8 +302,8 @@ export class Tensor {
     if (h === null) return;
     this._h = null;
     const node = this._node;
-    this._node = null;
-    registry.unregister(this);
+    this._node = null; // let the graph (and its saved tensors) go once nothing else needs it
+    if (this._registered) registry.unregister(this);
     untrack(this);
     h.dispose();
     release(h);
@@ -302,6 +337,7 @@ export class Tensor {
 }
 
 registerTensorClass(Tensor);
+setEscapeHandler((t) => t._register());
 
 type RecordToImpl = (from: Tensor, out: Tensor) => void;
 let recordToImpl: RecordToImpl | null = null;

@@ -6,7 +6,7 @@
 import { ops, setNumThreads, buildInfo, tensor, Tensor } from '../../lib';
 import { testDevices } from '../helpers/devices';
 import { randomArray } from '../helpers/reference';
-import { c1, c2, Case, prod, runCase } from './conv_helpers';
+import { c1, c2, Case, ct, prod, runCase } from './conv_helpers';
 
 const cases: [string, Case][] = [
   ['conv1d Kc 261 (two K slices), Cout 149 (two A blocks), pad 4', c1(2, 29, 140, 149, 9, { p: 4, bias: true })],
@@ -17,6 +17,8 @@ const cases: [string, Case][] = [
   ['conv2d groups 3, dilation 2, padding 2, stride (1, 2)', c2(2, 6, 17, 15, 9, [3, 3], [1, 2], [2, 2], [2, 2], 3)],
   ["depthwise 'same' k 5, multiplier 2, dilation 3 (correlation path)", c1(3, 4, 37, 8, 5, { G: 4, p: 'same', d: 3, bias: true })],
   ["depthwise k 31 'same' over 7 frames (kernel wider than the row)", c1(2, 3, 7, 3, 31, { G: 3, p: 'same', bias: true })],
+  ['convTranspose1d depthwise, stride 1, dilation 2 (the correlation path with a bias)', ct(2, 5, 9, 5, 4, 1, 1, 0, 2, 5)],
+  ['convTranspose1d k 4 s 2 through the implicit GEMM, 150 -> 300 positions', ct(2, 17, 150, 11, 4, 2, 1)],
 ];
 
 describe.each(testDevices)('convolution tiles on %s', (device) => {

@@ -1,9 +1,14 @@
-// The CPU convolutions and attention on the narrower micro-kernels that machines without AVX-512
-// run (AVX2 6 x 16, portable 4 x 16: other strip widths, so attention's query blocks are 16 rows
-// and the conv packers cut other strips): one child process per kernel (picked once per process by
-// MAMBA_SPEECH_CPU_KERNEL), forward and every gradient against the float64 references.
+// The CPU convolutions and attention on the narrower kernels that machines without AVX-512 run
+// (MAMBA_SPEECH_CPU_KERNEL, read once per process, so one child process per ISA): the AVX2 6 x 16
+// and portable 4 x 16 GEMM micro-kernels (other strip widths: attention's query blocks are 16
+// rows, the conv packers cut other strips) and the AVX2 / baseline copies of attention's column
+// ops, the depthwise correlations and the 16-lane Philox; forward and every gradient against the
+// float64 references (attention with dropout against an independent BigInt Philox mask).
 import { spawnSync } from 'child_process';
 import * as path from 'path';
+import { Tensor, tensor } from '../../lib';
+import { native } from '../../lib/native';
+import { philoxUniform } from '../helpers/reference';
 
 test.each(['avx2', 'portable'])('conv and attention on the %s CPU kernel agree with float64', (kernel) => {
   const root = path.join(__dirname, '..', '..');
@@ -42,3 +47,21 @@ test.each(['avx2', 'portable'])('conv and attention on the %s CPU kernel agree w
   // float32 attention tolerance of test/ops/attention.test.ts (gradients: 3e-5).
   expect(out.worst).toBeLessThanOrEqual(3e-5);
 }, 130000);
+
+// The CPU draws dropout masks 16 Philox blocks at a time (core/philox_cpu.h: AVX-512, AVX2 or a
+// plain loop): the words must equal the scalar generator's at any seed and offset, including a
+// key with both 32-bit halves set and counters that carry into their upper 32 bits.
+test.each([
+  [77n, 0n],
+  [(1n << 63n) + 12345n, (1n << 32n) - 5n],
+  [0xfedcba9876543210n, 0xffffffffn * 3n + 1n],
+])('CPU dropout masks match an independent BigInt Philox (seed %s, offset %s)', (seed, offset) => {
+  const n = 1031; // 16 full groups of 64 elements and a partial one
+  const x = tensor(Float32Array.from({ length: n }, (_, i) => 1 + (i % 7)), [n]);
+  const y = new Tensor(native.dropout(x.handle('test'), 0.375, seed, offset)).dataSync();
+  for (let i = 0; i < n; ++i) {
+    const keep = philoxUniform(seed, offset, i) >= 0.375;
+    const want = keep ? Math.fround(x.dataSync()[i] * Math.fround(1 / 0.625)) : 0;
+    if (y[i] !== want) throw new Error(`element ${i}: ${y[i]} vs ${want}`);
+  }
+});

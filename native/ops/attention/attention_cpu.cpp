@@ -13,14 +13,16 @@
 // is summed by one task in a fixed order: deterministic for any thread count.
 // Masks: keys j >= key_len[b] are never multiplied (kend), causal keys per column are zeroed,
 // query rows >= query_len[b] or with no visible key give 0 (lse = +inf) and no gradient.
-// Dropout: keep bit of element ((b H + h) Lq + i) Lk + j from Philox (attention.h), one Philox
-// block per 4 consecutive keys.
+// Dropout: keep bit of element ((b H + h) Lq + i) Lk + j from Philox (attention.h), 16 blocks of
+// 4 consecutive keys per call of the lane-parallel generator.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "../../core/cpu_isa.h"
 #include "../../core/cpu_math.h"
 #include "../../core/error.h"
+#include "../../core/philox_cpu.h"
 #include "../../core/thread_pool.h"
 #include "../matmul/gemm_cpu.h"
 #include "attention.h"
@@ -51,6 +53,8 @@ inline int64_t klen_of(const AttentionParams& p, int64_t b) { return p.key_len ?
 struct Block {
   int64_t bh, i0, ncols, kend;
   int32_t ke[kMaxBr];
+  bool dense;  // every row of the block sees keys [0, kend)
+  const int32_t* mask() const { return dense ? nullptr : ke; }
 };
 
 Block block_of(const AttentionParams& p, const Dims& d, int64_t bh, int64_t i0) {
@@ -65,19 +69,30 @@ Block block_of(const AttentionParams& p, const Dims& d, int64_t bh, int64_t i0) 
     k.ke[l] = static_cast<int32_t>((l < k.ncols && i < qlen) ? attn_key_end(i, klen, p.causal, d.diag) : 0);
     k.kend = std::max<int64_t>(k.kend, k.ke[l]);
   }
+  k.dense = true;
+  for (int64_t l = 0; l < k.ncols; ++l) k.dense = k.dense && k.ke[l] == k.kend;
   return k;
 }
 
-// z[j * Br + l] = dropout factor (0 or 1 / (1 - p)) of element (row i0 + l, key j), j < kend.
+// z[j * Br + l] = dropout factor (0 or 1 / (1 - p)) of element (row i0 + l, key j), j < ke[l]:
+// the row's Philox blocks (4 consecutive keys each) 16 at a time (core/philox_cpu.h).
 void dropout_factors(const AttentionParams& p, const Dims& d, const Block& k, float* z) {
   const float keep = 1.0f / (1.0f - p.dropout);
+  for (int64_t j = 0; j < k.kend; ++j)  // lanes past the rows: 0 (a dense block multiplies them)
+    for (int64_t l = k.ncols; l < d.Br; ++l) z[j * d.Br + l] = 0.f;
   for (int64_t l = 0; l < k.ncols; ++l) {
-    const uint64_t base = (static_cast<uint64_t>(k.bh) * d.Lq + k.i0 + l) * d.Lk;
-    for (int64_t j = 0; j < k.ke[l];) {
-      const uint64_t idx = base + j;
-      const Philox4 r = philox4x32_10(p.offset + idx / 4, p.seed);
-      for (uint64_t w = idx & 3; w < 4 && j < k.ke[l]; ++w, ++j)
-        z[j * d.Br + l] = static_cast<float>(r.v[w] >> 8) * (1.0f / 16777216.0f) >= p.dropout ? keep : 0.0f;
+    if (k.ke[l] == 0) continue;
+    const uint64_t base = (static_cast<uint64_t>(k.bh) * d.Lq + k.i0 + l) * d.Lk;  // element of key 0
+    const uint64_t b0 = base / 4, b1 = (base + k.ke[l] - 1) / 4;                  // blocks touched
+    for (uint64_t b = b0; b <= b1; b += 16) {
+      uint32_t w[4][16];
+      philox4x32_10_x16(p.offset + b, p.seed, w);
+      for (int lane = 0; lane < 16; ++lane)
+        for (int word = 0; word < 4; ++word) {
+          const uint64_t idx = 4 * (b + lane) + word;
+          if (idx < base || idx >= base + static_cast<uint64_t>(k.ke[l])) continue;
+          z[(idx - base) * d.Br + l] = philox_word_uniform(w[word][lane]) >= p.dropout ? keep : 0.0f;
+        }
     }
   }
 }
@@ -88,59 +103,64 @@ void dropout_factors(const AttentionParams& p, const Dims& d, const Block& k, fl
 // s (scores) -> P = exp(scale s - m) on visible entries, 0 elsewhere; m, l per lane; then
 // z applied (P~ = P z) when given, l summing P before dropout (the normaliser). Entries off the
 // visible range (and z there) may hold anything: they are selected away, never multiplied.
-template <int BR, bool Z>
+template <int BR, bool Z, bool DENSE>
 MS_INLINE void softmax_cols_t(float* __restrict s, int64_t kend, const int32_t* __restrict ke, float scale,
                               const float* __restrict z, float* __restrict m_out, float* __restrict l_out) {
   float m[BR], l[BR];
   int32_t kv[BR];
-  for (int c = 0; c < BR; ++c) m[c] = -kInf, l[c] = 0.f, kv[c] = ke[c];
+  for (int c = 0; c < BR; ++c) m[c] = -kInf, l[c] = 0.f, kv[c] = DENSE ? 0 : ke[c];
   for (int32_t j = 0; j < static_cast<int32_t>(kend); ++j) {
     const float* row = s + j * BR;
     for (int c = 0; c < BR; ++c) {
       const float x = row[c] * scale;
-      m[c] = (j < kv[c] && x > m[c]) ? x : m[c];
+      m[c] = ((DENSE || j < kv[c]) && x > m[c]) ? x : m[c];
     }
   }
   for (int32_t j = 0; j < static_cast<int32_t>(kend); ++j) {
     float* row = s + j * BR;
     for (int c = 0; c < BR; ++c) {
       const float e = exp_fast(row[c] * scale - m[c]);
-      const bool vis = j < kv[c];
-      l[c] += vis ? e : 0.f;
-      row[c] = vis ? (Z ? e * z[j * BR + c] : e) : 0.f;
+      if (DENSE) {
+        l[c] += e;
+        row[c] = Z ? e * z[j * BR + c] : e;
+      } else {
+        const bool vis = j < kv[c];
+        l[c] += vis ? e : 0.f;
+        row[c] = vis ? (Z ? e * z[j * BR + c] : e) : 0.f;
+      }
     }
   }
   for (int c = 0; c < BR; ++c) m_out[c] = m[c], l_out[c] = l[c];
 }
 
 // s (scores) -> P = exp(scale s - lse) (backward, from the saved lse), 0 off the visible entries.
-template <int BR>
+template <int BR, bool DENSE>
 MS_INLINE void probs_cols_t(float* __restrict s, int64_t kend, const int32_t* __restrict ke, float scale,
                             const float* __restrict lse) {
   float ls[BR];
   int32_t kv[BR];
-  for (int c = 0; c < BR; ++c) ls[c] = lse[c], kv[c] = ke[c];
+  for (int c = 0; c < BR; ++c) ls[c] = lse[c], kv[c] = DENSE ? 0 : ke[c];
   for (int32_t j = 0; j < static_cast<int32_t>(kend); ++j) {
     float* row = s + j * BR;
     for (int c = 0; c < BR; ++c) {
       const float e = exp_fast(row[c] * scale - ls[c]);
-      row[c] = j < kv[c] ? e : 0.f;
+      row[c] = (DENSE || j < kv[c]) ? e : 0.f;
     }
   }
 }
 
 // dp (dP^T) -> dS^T = P (dP z - D); p (P^T) -> P~ = P z when dropout is on.
-template <int BR, bool Z>
+template <int BR, bool Z, bool DENSE>
 MS_INLINE void dscores_cols_t(float* __restrict p, float* __restrict dp, int64_t kend, const int32_t* __restrict ke,
                               const float* __restrict z, const float* __restrict Din) {
   float D[BR];
   int32_t kv[BR];
-  for (int c = 0; c < BR; ++c) D[c] = Din[c], kv[c] = ke[c];
+  for (int c = 0; c < BR; ++c) D[c] = Din[c], kv[c] = DENSE ? 0 : ke[c];
   for (int32_t j = 0; j < static_cast<int32_t>(kend); ++j) {
     float* pr = p + j * BR;
     float* dr = dp + j * BR;
     for (int c = 0; c < BR; ++c) {
-      const bool vis = j < kv[c];
+      const bool vis = DENSE || j < kv[c];
       const float zz = Z ? z[j * BR + c] : 1.f;
       const float ds = pr[c] * (dr[c] * zz - D[c]);
       dr[c] = vis ? ds : 0.f;
@@ -149,29 +169,46 @@ MS_INLINE void dscores_cols_t(float* __restrict p, float* __restrict dp, int64_t
   }
 }
 
-MS_INLINE void softmax_cols_impl(float* s, int64_t kend, int64_t Br, const int32_t* ke, float scale, const float* z,
-                                 float* m, float* l) {
-  if (Br == 32) {
-    if (z) softmax_cols_t<32, true>(s, kend, ke, scale, z, m, l);
-    else softmax_cols_t<32, false>(s, kend, ke, scale, z, m, l);
+// ke == nullptr: every lane sees keys [0, kend) (no causal or per-row mask in the block): no
+// selects in the loops. Lanes past the block's rows then hold finite junk (zero scores), unused.
+template <int BR>
+MS_INLINE void softmax_cols_br(float* s, int64_t kend, const int32_t* ke, float scale, const float* z, float* m, float* l) {
+  if (!ke) {
+    if (z) softmax_cols_t<BR, true, true>(s, kend, ke, scale, z, m, l);
+    else softmax_cols_t<BR, false, true>(s, kend, ke, scale, z, m, l);
   } else {
-    if (z) softmax_cols_t<16, true>(s, kend, ke, scale, z, m, l);
-    else softmax_cols_t<16, false>(s, kend, ke, scale, z, m, l);
+    if (z) softmax_cols_t<BR, true, false>(s, kend, ke, scale, z, m, l);
+    else softmax_cols_t<BR, false, false>(s, kend, ke, scale, z, m, l);
   }
 }
+template <int BR>
+MS_INLINE void dscores_cols_br(float* p, float* dp, int64_t kend, const int32_t* ke, const float* z, const float* D) {
+  if (!ke) {
+    if (z) dscores_cols_t<BR, true, true>(p, dp, kend, ke, z, D);
+    else dscores_cols_t<BR, false, true>(p, dp, kend, ke, z, D);
+  } else {
+    if (z) dscores_cols_t<BR, true, false>(p, dp, kend, ke, z, D);
+    else dscores_cols_t<BR, false, false>(p, dp, kend, ke, z, D);
+  }
+}
+MS_INLINE void softmax_cols_impl(float* s, int64_t kend, int64_t Br, const int32_t* ke, float scale, const float* z,
+                                 float* m, float* l) {
+  if (Br == 32) softmax_cols_br<32>(s, kend, ke, scale, z, m, l);
+  else softmax_cols_br<16>(s, kend, ke, scale, z, m, l);
+}
 MS_INLINE void probs_cols_impl(float* s, int64_t kend, int64_t Br, const int32_t* ke, float scale, const float* lse) {
-  if (Br == 32) probs_cols_t<32>(s, kend, ke, scale, lse);
-  else probs_cols_t<16>(s, kend, ke, scale, lse);
+  if (Br == 32) {
+    if (ke) probs_cols_t<32, false>(s, kend, ke, scale, lse);
+    else probs_cols_t<32, true>(s, kend, ke, scale, lse);
+  } else {
+    if (ke) probs_cols_t<16, false>(s, kend, ke, scale, lse);
+    else probs_cols_t<16, true>(s, kend, ke, scale, lse);
+  }
 }
 MS_INLINE void dscores_cols_impl(float* p, float* dp, int64_t kend, int64_t Br, const int32_t* ke, const float* z,
                                  const float* D) {
-  if (Br == 32) {
-    if (z) dscores_cols_t<32, true>(p, dp, kend, ke, z, D);
-    else dscores_cols_t<32, false>(p, dp, kend, ke, z, D);
-  } else {
-    if (z) dscores_cols_t<16, true>(p, dp, kend, ke, z, D);
-    else dscores_cols_t<16, false>(p, dp, kend, ke, z, D);
-  }
+  if (Br == 32) dscores_cols_br<32>(p, dp, kend, ke, z, D);
+  else dscores_cols_br<16>(p, dp, kend, ke, z, D);
 }
 
 struct ColumnOps {
@@ -200,10 +237,8 @@ MS_ATTN_COLUMN_OPS(avx512, __attribute__((target("avx512f,fma"))))
 const ColumnOps& column_ops() {
   static const ColumnOps ops = [] {
 #ifdef MS_ATTN_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"))
-      return ColumnOps{softmax_avx512, probs_avx512, dscores_avx512};
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ColumnOps{softmax_avx2, probs_avx2, dscores_avx2};
+    if (cpu_isa() == CpuIsa::Avx512) return ColumnOps{softmax_avx512, probs_avx512, dscores_avx512};
+    if (cpu_isa() == CpuIsa::Avx2) return ColumnOps{softmax_avx2, probs_avx2, dscores_avx2};
 #endif
     return ColumnOps{softmax_base, probs_base, dscores_base};
   }();
@@ -213,12 +248,13 @@ const ColumnOps& column_ops() {
 // ---- GEMM pieces. Every A here is (rows, Dh) row-major or its transpose; B = Q_blk^T or a
 // (kend, Br) block that is already in the packed layout (Br = NR).
 
-// C (M, ncols | Br) = A (M, Dh), prepacked, · X_blk^T where X_blk = rows [i0, i0 + ncols) of X (L, Dh).
+// C (M, Br) = A (M, Dh), prepacked, · X_blk^T where X_blk = rows [i0, i0 + ncols) of X (L, Dh);
+// columns past ncols come out 0 (the packed strip is zero-padded).
 void times_rows_t(const gemm::PackedA& A, int64_t M, const float* x_blk, int64_t ncols, int64_t Dh, float* c, int64_t Br) {
   gemm::gemm_serial(
-      M, ncols, Dh, [&](int64_t m0, int64_t, int64_t k0, int64_t, float*) { return A.at(m0, k0); },
-      [&](int64_t k0, int64_t kc, int64_t n0, int64_t nc, float* buf) {
-        gemm::pack_b(x_blk, 1, Dh, k0, kc, n0, nc, static_cast<int>(Br), buf);
+      M, Br, Dh, [&](int64_t m0, int64_t, int64_t k0, int64_t, float*) { return A.at(m0, k0); },
+      [&](int64_t k0, int64_t kc, int64_t, int64_t, float* buf) {
+        gemm::pack_b(x_blk, 1, Dh, k0, kc, 0, ncols, static_cast<int>(Br), buf);
         return static_cast<const float*>(buf);
       },
       c, Br, false, nullptr, Br);
@@ -299,7 +335,7 @@ void forward_blocks(const AttentionParams& p, const Dims& d, int64_t bh, int64_t
     if (blk.kend > 0) {
       times_rows_t(w.K, blk.kend, q + i0 * Dh, blk.ncols, Dh, w.s, Br);  // S^T (kend, Br)
       if (p.dropout > 0.f) dropout_factors(p, d, blk, w.z);
-      column_ops().softmax(w.s, blk.kend, Br, blk.ke, p.scale, p.dropout > 0.f ? w.z : nullptr, m, l);
+      column_ops().softmax(w.s, blk.kend, Br, blk.mask(), p.scale, p.dropout > 0.f ? w.z : nullptr, m, l);
       t_times_block(w.T, Dh, w.s, blk.kend, w.ot, Br);  // O^T (Dh, Br) = V^T P~^T
     }
     for (int64_t c = 0; c < blk.ncols; ++c) {
@@ -353,10 +389,10 @@ void backward_head(const AttentionParams& p, const Dims& d, int64_t bh) {
         for (int64_t t = 0; t < Dh; ++t) D[c] += dout[(i0 + c) * Dh + t] * o[(i0 + c) * Dh + t];
     }
     times_rows_t(w.K, blk.kend, q + i0 * Dh, blk.ncols, Dh, w.s, Br);      // S^T
-    column_ops().probs(w.s, blk.kend, Br, blk.ke, p.scale, ls);          // P^T
+    column_ops().probs(w.s, blk.kend, Br, blk.mask(), p.scale, ls);      // P^T
     times_rows_t(w.V, blk.kend, dout + i0 * Dh, blk.ncols, Dh, w.dp, Br);  // dP^T
     if (drop) dropout_factors(p, d, blk, w.z);
-    column_ops().dscores(w.s, w.dp, blk.kend, Br, blk.ke, drop ? w.z : nullptr, D);  // dS^T; P~^T
+    column_ops().dscores(w.s, w.dp, blk.kend, Br, blk.mask(), drop ? w.z : nullptr, D);  // dS^T; P~^T
     t_times_block_t(dout + i0 * Dh, Dh, blk.ncols, w.s, blk.kend, Br, w.dvt, d.Lk);  // dV^T += dO^T P~
     t_times_block_t(q + i0 * Dh, Dh, blk.ncols, w.dp, blk.kend, Br, w.dkt, d.Lk);    // dK^T += Q^T dS
     t_times_block(w.T, Dh, w.dp, blk.kend, w.ot, Br);                                // dQ^T = K^T dS^T

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "../../core/cpu_isa.h"
 #include "../../core/thread_pool.h"
 #include "conv.h"
 
@@ -161,9 +162,8 @@ __attribute__((target("avx512f,fma"))) void bw_avx512(const Ctx& c, int64_t a, i
 const Kernels& kernels() {
   static const Kernels k = [] {
 #ifdef MS_DW_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) return Kernels{fwd_avx512, bin_avx512, bw_avx512};
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Kernels{fwd_avx2, bin_avx2, bw_avx2};
+    if (cpu_isa() == CpuIsa::Avx512) return Kernels{fwd_avx512, bin_avx512, bw_avx512};
+    if (cpu_isa() == CpuIsa::Avx2) return Kernels{fwd_avx2, bin_avx2, bw_avx2};
 #endif
     return Kernels{fwd_base, bin_base, bw_base};
   }();

@@ -7,9 +7,9 @@
 // run time; on non-x86 only the portable kernel exists.
 #include "matmul_kernel.h"
 
-#include <cstdlib>
 #include <cstring>
-#include <string>
+
+#include "../../core/cpu_isa.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -87,19 +87,12 @@ __attribute__((target("avx2,fma"))) void avx2_6x16(int64_t kc, const float* a, c
 }
 #endif
 
-// The best kernel this CPU runs. MAMBA_SPEECH_CPU_KERNEL=avx2|portable picks a narrower one
-// (tests run every kernel's packing and edges on one machine; a wider or unknown name, or one
-// the CPU lacks, is ignored).
+// The best kernel this CPU runs (cpu_isa(): MAMBA_SPEECH_CPU_KERNEL=avx2|portable picks a
+// narrower one, so tests run every kernel's packing and edges on one machine).
 MicroKernel choose() {
-  const char* env = std::getenv("MAMBA_SPEECH_CPU_KERNEL");
-  const std::string want = env ? env : "";
-  if (want == "portable") return {"portable", 4, 16, &portable<4, 16>};
 #ifdef MS_X86
-  __builtin_cpu_init();
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (want == "avx2" && avx2) return {"avx2", 6, 16, &avx2_6x16};
-  if (__builtin_cpu_supports("avx512f")) return {"avx512", 12, 32, &avx512_12x32};
-  if (avx2) return {"avx2", 6, 16, &avx2_6x16};
+  if (cpu_isa() == CpuIsa::Avx512) return {"avx512", 12, 32, &avx512_12x32};
+  if (cpu_isa() == CpuIsa::Avx2) return {"avx2", 6, 16, &avx2_6x16};
 #endif
   return {"portable", 4, 16, &portable<4, 16>};
 }
