@@ -1,26 +1,26 @@
 #!/usr/bin/env bash
-# Benchmarks on the GPU machine after scripts/device-run.sh built the addon and dist/ in this
-# checkout: the PyTorch reference of each benchmark first, then ours reading it. Everything
-# lands in $OUT/bench.tgz (the device tool returns at most 8 files).
-#   bash scripts/device-bench.sh [foundation] [matmul] [attention] [scan]
+# One GPU call for the benchmarks of the task models, HuBERT, the trainer, the MI analysis and
+# enhancement, each beside its PyTorch reference run in the same call (same card). Expects the
+# addon already built on this machine (scripts/device-session.sh ran first, machine still warm);
+# builds it when it is missing. JSON goes to $OUT/results (BENCH_OUT_DIR); logs to $OUT.
+#   OUT=... [BENCH_ONLY="torch-hubert hubert models ..."] bash scripts/device-bench.sh
 set -uo pipefail
 OUT=${OUT:-/tmp/ms-out}
-B=$OUT/bench
-mkdir -p "$B"
-export PATH=$PWD/node_modules/.bin:$PATH PYTHONUNBUFFERED=1 BENCH_OUT_DIR=$B
-for what in "${@:-foundation matmul attention scan}"; do
-  for w in $what; do
-    echo "== $w"
-    case $w in
-      foundation) python3 bench/torch_foundation.py "$B/torch-foundation.json" >"$B/torch-foundation.log" 2>&1
-                  node bench/foundation.js --ref "$B/torch-foundation.json" 2>&1 | tee "$B/foundation.log" ;;
-      matmul) python3 bench/torch_matmul.py "$B/torch-matmul.json" >"$B/torch-matmul.log" 2>&1 || tail -5 "$B/torch-matmul.log"
-              node bench/matmul.js --ref "$B/torch-matmul.json" 2>&1 | tee "$B/matmul.log" ;;
-      attention) python3 bench/torch_attention.py "$B/torch-attention.json" >"$B/torch-attention.log" 2>&1 || tail -20 "$B/torch-attention.log"
-                 node bench/attention.js --ref "$B/torch-attention.json" 2>&1 | tee "$B/attention.log" ;;
-      scan) python3 bench/torch_selective_scan.py --out "$B/torch-selective-scan.json" --iters "${SCAN_ITERS:-30}" >"$B/torch-scan.log" 2>&1 || tail -20 "$B/torch-scan.log"
-            node bench/selective_scan.js --ref "$B/torch-selective-scan.json" 2>&1 | tee "$B/selective-scan.log" ;;
-    esac
-  done
-done
-tar czf "$OUT/bench.tgz" -C "$OUT" bench && rm -rf "$B"
+mkdir -p "$OUT/results"
+t0=$(date +%s)
+command -v node >/dev/null 2>&1 || { bash .device/setup >"$OUT/setup.log" 2>&1 || { tail -20 "$OUT/setup.log"; exit 1; }; }
+export PATH=$PWD/node_modules/.bin:$PATH
+[ -f build/Release/mamba_speech.node ] || CMAKE_CUDA_ARCHITECTURES=90 node scripts/build-addon.js >"$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
+export BENCH_OUT_DIR="$OUT/results"
+step() { local name=$1 limit=$2; shift 2; if [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" $name "* ]]; then return; fi; echo "== $name ($(( $(date +%s) - t0 )) s)"; timeout "$limit" "$@" >"$OUT/$name.log" 2>&1; echo "   rc $?"; tail -${TAILN:-14} "$OUT/$name.log"; }
+step torch-hubert 120 python3 bench/torch_hubert.py "$OUT/torch_hubert.json" --rows kmeans-gpu,pretrain --steps 100
+step hubert 150 node bench/hubert.js --rows kmeans-gpu,pretrain --steps 100 --ref "$OUT/torch_hubert.json" --save
+step models 150 node bench/models.js --device cuda --paper --save
+step trainer-overhead 90 node bench/trainer_overhead.js --device cuda --save
+step enhancement 60 node bench/enhancement.js --device cuda --save
+step torch-analysis 150 python3 bench/torch_analysis.py "$OUT/torch_analysis.json" --utterances 4
+step analysis 180 node bench/analysis.js --ref "$OUT/torch_analysis.json" --utterances 4 --device cuda --paper --save
+# the device tool returns only a few files: one tarball of the JSON results
+(cd "$OUT" && tar czf results.tgz results *.log *.json 2>/dev/null && rm -rf results *.log *.json)
+echo "total $(( $(date +%s) - t0 )) s"

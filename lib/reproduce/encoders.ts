@@ -26,8 +26,11 @@ export interface MatchedEncoder {
 
 /** One spec per type in `types`, every one of `base`'s depth and width, sized to the
  *  ConBiMamba reference count (ffnDim = dModel, expand = 1) as closely as its knob allows. */
-export function matchEncoders(types: readonly EncoderType[], base: { layers: number; dModel: number; heads: number; dropout: number; dState: number }): MatchedEncoder[] {
+export function matchEncoders(types: readonly EncoderType[], base: { layers: number; dModel: number; heads: number; dropout: number; dState: number; normFirst?: boolean }): MatchedEncoder[] {
   const common = { layers: base.layers, dModel: base.dModel, heads: base.heads, dropout: base.dropout, dState: base.dState };
+  // base.normFirst: the Transformer pre-norm (ESPnet's normalize_before, like the Mamba blocks'
+  // norm -> mixer -> residual); parameter counts are the same either way.
+  const nf = base.normFirst ? { normFirst: true } : {};
   const refSpec: EncoderSpec = { type: 'conbimamba', ...common, ffnDim: base.dModel, expand: 1 };
   const target = encoderParameters(refSpec);
   return types.map((type) => {
@@ -46,7 +49,7 @@ export function matchEncoders(types: readonly EncoderType[], base: { layers: num
     const n8 = encoderParameters({ type, ...common, ffnDim: 8 });
     const n16 = encoderParameters({ type, ...common, ffnDim: 16 });
     const ffnDim = Math.max(8, Math.round((8 + (target - n8) * 8 / (n16 - n8)) / 8) * 8);
-    const spec: EncoderSpec = { type, ...common, ffnDim };
+    const spec: EncoderSpec = { type, ...common, ffnDim, ...(type === 'transformer' ? nf : {}) };
     return { type, spec, parameters: encoderParameters(spec) };
   });
 }

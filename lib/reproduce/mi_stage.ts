@@ -176,7 +176,7 @@ export async function analyseModel(o: {
   try {
     const corrected = await layerwiseMi(model, batches(), {
       x, ...(al ? { y: 'phones' as const, alignments: al } : {}), frameShift, maxFrames: a.maxFrames, perUtterance: 64, seed: o.result.seed,
-      pca: a.pca, seeds: a.seeds, estimator: { steps: a.steps, batchSize: a.batchSize }, probe: { steps: a.probeSteps },
+      pca: a.pca, seeds: a.seeds, estimator: { steps: a.steps, batchSize: a.batchSize }, probe: { steps: a.probeSteps }, ityCritic: a.ityCritic,
     calibrate: a.calibrate && o.paper, device: o.device,
       onProgress: (stage, detail) => o.onProgress?.(`${stage}: ${detail}`),
     });

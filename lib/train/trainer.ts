@@ -274,42 +274,54 @@ export class Trainer<B> {
   /** One optimizer step over `accumulate` micro-batches; null when the data ran out first. */
   private async step(cursor: DataCursor<B>, useAc: boolean): Promise<{ loss: number; metrics: Record<string, number>; gradNorm: number | null; skipped: boolean } | null> {
     const o = this.o;
-    let lossSum = 0;
     let micro = 0;
-    let bad = false;
-    let count = 0;
     const metrics: Record<string, number> = {};
-    for (let m = 0; m < o.accumulate; ++m) {
-      const batch = await cursor.next();
-      if (batch === null) break;
-      micro += 1;
-      if (bad) continue; // the step is skipped anyway; keep the data position aligned
-      const v = tidy(() => {
-        const out = autocast('bfloat16', () => o.model.loss(batch), { enabled: useAc });
-        checkLossOutput(out);
-        const value = out.loss.item();
-        if (!Number.isFinite(value)) return { value, metrics: out.metrics, count: out.count };
-        const scaled = o.accumulate > 1 ? mul(out.loss, 1 / o.accumulate) : out.loss;
-        scaled.backward();
-        return { value, metrics: out.metrics, count: out.count };
-      });
-      if (!Number.isFinite(v.value)) {
-        bad = true;
-        lossSum = v.value;
-        continue;
+    // The loss values are read only after the gradient norm: on CUDA each read waits for the
+    // device, and one wait per step (the norm's) instead of one per micro-batch plus the norm's
+    // keeps the host queueing work while the GPU runs (a NaN/Inf loss gives non-finite grads or
+    // is caught below either way; its backward is wasted work, no more).
+    const losses: { loss: Tensor; metrics: Record<string, number>; count: number }[] = [];
+    try {
+      for (let m = 0; m < o.accumulate; ++m) {
+        const batch = await cursor.next();
+        if (batch === null) break;
+        micro += 1;
+        losses.push(tidy(() => {
+          const out = autocast('bfloat16', () => o.model.loss(batch), { enabled: useAc });
+          checkLossOutput(out);
+          const scaled = o.accumulate > 1 ? mul(out.loss, 1 / o.accumulate) : out.loss;
+          scaled.backward();
+          return { loss: out.loss.detach(), metrics: out.metrics, count: out.count };
+        }));
       }
-      lossSum += v.value;
-      const w = v.count > 0 ? v.count : 1;
-      count += w;
-      for (const [k, x] of Object.entries(v.metrics)) metrics[k] = (metrics[k] ?? 0) + x * w;
+      if (micro === 0) return null;
+      let gradNorm: number | null = clipGradNorm(o.params, o.clipGradNorm ?? Infinity);
+      let lossSum = 0;
+      let count = 0;
+      let bad = !Number.isFinite(gradNorm);
+      for (const v of losses) {
+        const value = v.loss.item();
+        if (!Number.isFinite(value)) {
+          if (!bad || Number.isFinite(lossSum)) lossSum = value;
+          bad = true;
+          gradNorm = null;
+        }
+        if (bad) continue;
+        lossSum += value;
+        const w = v.count > 0 ? v.count : 1;
+        count += w;
+        for (const [k, x] of Object.entries(v.metrics)) metrics[k] = (metrics[k] ?? 0) + x * w;
+      }
+      if (!bad) for (const k of Object.keys(metrics)) metrics[k] /= count;
+      return this.finishStep(bad, lossSum, micro, metrics, gradNorm);
+    } finally {
+      for (const v of losses) v.loss.dispose();
     }
-    if (micro === 0) return null;
-    for (const k of Object.keys(metrics)) metrics[k] /= count;
-    let gradNorm: number | null = null;
-    if (!bad) {
-      gradNorm = clipGradNorm(o.params, o.clipGradNorm ?? Infinity);
-      if (!Number.isFinite(gradNorm)) bad = true;
-    }
+  }
+
+  /** Applies (or skips, counting it) the update of a step whose grads are accumulated. */
+  private finishStep(bad: boolean, lossSum: number, micro: number, metrics: Record<string, number>, gradNorm: number | null): { loss: number; metrics: Record<string, number>; gradNorm: number | null; skipped: boolean } {
+    const o = this.o;
     if (bad) {
       o.optimizer.zeroGrad();
       this.state.skippedSteps += 1;

@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { audio, gradCheck, memory, models, optim, tensor, Tensor, tidy } from '../../lib';
 import { describeCuda, testDevices } from '../helpers/devices';
-import { closeness } from '../helpers/reference';
+import { closeness, normRelError } from '../helpers/reference';
 
 const seed0 = Number(process.env.TEST_SEED ?? Date.now() % 100000);
 let seed = seed0;
@@ -72,10 +72,18 @@ describe.each(testDevices)('MaskEnhancer on %s', (device) => {
       expect(Array.from(out.lengths)).toEqual([T, 1 + Math.floor(L / 16)]);
       const alone = m.forward(tensor(b.slice(0, L), [1, L], { device }));
       const e = out.enhanced.dataSync();
-      expect({ type, err: closeness(e.subarray(n, n + L), alone.enhanced.dataSync(), 1e-3, 1e-5) <= 1 }).toEqual({ type, err: true });
+      // The CPU kernels compute each row alike whatever the batch (identical bits); on CUDA the
+      // batched and the single products may take different GEMM paths (float32 rounding, ~1e-6
+      // of the scale per op), so the check there is relative to the output's scale. Padding that
+      // leaked (garbage of amplitude 5) would move the output by far more than 1e-4 of it.
+      const ea = e.subarray(n, n + L), eb = alone.enhanced.dataSync();
+      const waveErr = device === 'cpu' ? closeness(ea, eb, 1e-3, 1e-5) : normRelError(ea, eb) / 1e-4;
+      expect({ type, waveErr: waveErr <= 1 ? 'ok' : waveErr }).toEqual({ type, waveErr: 'ok' });
       expect(Array.from(e.subarray(n + L)).every((v) => v === 0)).toBe(true);
       const Tb = out.lengths[1];
-      expect(closeness(out.mask.dataSync().subarray(T * 33, (T + Tb) * 33), alone.mask.dataSync(), 1e-4, 1e-5)).toBeLessThanOrEqual(1);
+      const ma = out.mask.dataSync().subarray(T * 33, (T + Tb) * 33), mb = alone.mask.dataSync();
+      const maskErr = device === 'cpu' ? closeness(ma, mb, 1e-4, 1e-5) : normRelError(ma, mb) / 1e-4;
+      expect({ type, maskErr: maskErr <= 1 ? 'ok' : maskErr }).toEqual({ type, maskErr: 'ok' });
     }
   });
 
@@ -133,10 +141,16 @@ describe.each(testDevices)('MaskEnhancer on %s', (device) => {
           m.loadStateDict({ [name]: tensor(v, p.shape) }, { strict: false });
           return m.loss(batch).metrics.loss;
         };
-        const eps = 1e-2 * Math.max(1, Math.abs(v0[i]));
-        const num = (at(eps) - at(-eps)) / (2 * eps);
+        // Central differences at two step sizes: the larger can straddle a ReLU kink of the
+        // encoder, the smaller is noisier in float32 (and on CUDA the loss's reductions round
+        // differently from call to call); a correct gradient agrees with at least one of them.
+        const nums = [1e-2, 3e-3].map((h) => {
+          const eps = h * Math.max(1, Math.abs(v0[i]));
+          return (at(eps) - at(-eps)) / (2 * eps);
+        });
         m.loadStateDict({ [name]: tensor(v0, p.shape) }, { strict: false });
-        expect({ name, i, close: Math.abs(g[i] - num) <= 2e-3 + 3e-2 * Math.abs(num) }).toEqual({ name, i, close: true });
+        const close = nums.some((num) => Math.abs(g[i] - num) <= 2e-3 + 3e-2 * Math.abs(num));
+        expect({ name, i, close: close ? true : { grad: g[i], fd: nums } }).toEqual({ name, i, close: true });
       }
     }
     m.zeroGrad();

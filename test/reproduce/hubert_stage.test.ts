@@ -46,7 +46,7 @@ function tinyPreset(frontend: 'logmel' | 'cnn', steps: number, encoders: NonNull
     encoders, pretrain: tr(steps), finetune: tr(steps), clusters: K, frontend, extractorChannels: 16, kmeansFrames: 3000,
     model: { layers: 1, dModel: 32, heads: 2, dropout: 0, dState: 8 },
   };
-  p.analysis = { maxFrames: 300, seeds: 1, steps: 20, pca: 4, batchSize: 64, probeSteps: 50, paperUtterances: 1, calibrate: false };
+  p.analysis = { maxFrames: 300, seeds: 1, steps: 20, pca: 4, batchSize: 64, probeSteps: 50, paperUtterances: 1, calibrate: false, ityCritic: true };
   return p;
 }
 

@@ -52,6 +52,29 @@ double norm_part(const OptimEntry& e, int64_t i0, int64_t i1, double p) {
       const double a = std::fabs(static_cast<double>(optim_ld<BF16>(e.p, i)));
       if (a != a || a > acc) acc = (acc != acc) ? acc : a;  // max; a NaN sticks
     }
+  } else if (p == 2.0 || p == 1.0) {
+    // Eight independent double accumulators, folded in a fixed order: the loop vectorises and
+    // pipelines (a single running sum waits ~4 cycles per element: 83k grads took ~150 us, a
+    // visible share of a small model's training step), and the result is still the same bits on
+    // every run.
+    double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = i0;
+    if (p == 2.0) {
+      for (; i + 8 <= i1; i += 8)
+        for (int j = 0; j < 8; ++j) {
+          const double v = static_cast<double>(optim_ld<BF16>(e.p, i + j));
+          a[j] += v * v;
+        }
+      for (; i < i1; ++i) {
+        const double v = static_cast<double>(optim_ld<BF16>(e.p, i));
+        a[0] += v * v;
+      }
+    } else {
+      for (; i + 8 <= i1; i += 8)
+        for (int j = 0; j < 8; ++j) a[j] += std::fabs(static_cast<double>(optim_ld<BF16>(e.p, i + j)));
+      for (; i < i1; ++i) a[0] += std::fabs(static_cast<double>(optim_ld<BF16>(e.p, i)));
+    }
+    acc = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
   } else {
     for (int64_t i = i0; i < i1; ++i) acc += norm_term(std::fabs(static_cast<double>(optim_ld<BF16>(e.p, i))), p);
   }
