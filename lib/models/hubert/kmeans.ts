@@ -37,7 +37,7 @@ import { tensor } from '../../tensor/creation';
 import { keep, tidy } from '../../tensor/scope';
 import { Tensor } from '../../tensor/tensor';
 import { Device } from '../../tensor/types';
-import { assign, clusterSums, defaultChunk, indexTensor, inertiaOf, kmeansPlusPlus, meansOrOld, prepare, release, rows } from './kmeans_ops';
+import { assign, clusterSums, defaultChunk, indexTensor, inertiaOf, kmeansPlusPlus, meansOrOld, nearest, prepare, release, rows } from './kmeans_ops';
 
 export { kmeansPlusPlus, inertiaOf } from './kmeans_ops';
 
@@ -383,7 +383,7 @@ export class KMeans {
     noGrad(() => {
       const Cx = C.device === x.device ? C : C.to(x.device);
       const p = prepare(Cx);
-      for (let s = 0; s < N; s += ch) out.set(tidy(() => assign(rows(x, s, Math.min(N, s + ch)), p).labels.dataSync()), s);
+      for (let s = 0; s < N; s += ch) out.set(tidy(() => nearest(rows(x, s, Math.min(N, s + ch)), p).dataSync()), s);
       release(p);
       if (Cx !== C) Cx.dispose();
     });

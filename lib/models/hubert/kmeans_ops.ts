@@ -17,7 +17,7 @@ import { Rng } from '../../audio/rng';
 import { noGrad } from '../../autograd/tape';
 import { autocast } from '../../autograd/autocast';
 import { add, clamp, div, gt, maximum, minimum, mul, neg, square, sub, where } from '../../ops/elementwise';
-import { oneHot } from '../../ops/indexing';
+import { gather, oneHot } from '../../ops/indexing';
 import { matmul } from '../../ops/matmul';
 import { argmax, max, sum } from '../../ops/reduce';
 import { reshape, slice, transpose } from '../../ops/shape';
@@ -57,12 +57,21 @@ export function release(p: PreparedCentroids): void {
 }
 
 /** Nearest centroid of each row of x (n, D): labels int32 (n) and squared distance (n). One GEMM,
- *  one add and two row reductions over the (n, K) block; ||x||² only enters the (n) minimum. */
+ *  one add and one row reduction over the (n, K) block (the best score is gathered at the argmax,
+ *  not reduced again: a second pass over the block cost as much as the argmax); ||x||² only
+ *  enters the (n) minimum. */
 export function assign(x: Tensor, p: PreparedCentroids): { labels: Tensor; dist: Tensor } {
   return tidy(() => {
     const z = add(mmT(x, p.w), p.b); // (n, K) = ||x||² − d(x, c)
-    return { labels: argmax(z, 1), dist: clamp(sub(sum(square(x), 1), max(z, 1)), 0) }; // (n), (n)
+    const labels = argmax(z, 1, true); // (n, 1)
+    const best = reshape(gather(z, 1, labels), [x.shape[0]]); // (n)
+    return { labels: reshape(labels, [x.shape[0]]), dist: clamp(sub(sum(square(x), 1), best), 0) }; // (n), (n)
   });
+}
+
+/** Nearest centroid of each row of x (n, D), labels only (predict): one GEMM, one add, one argmax. */
+export function nearest(x: Tensor, p: PreparedCentroids): Tensor {
+  return tidy(() => argmax(add(mmT(x, p.w), p.b), 1)); // (n)
 }
 
 /** Rows [s, e) of X as a view (no copy). */
