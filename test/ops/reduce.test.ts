@@ -147,3 +147,44 @@ test('bad dims are refused with the op named', () => {
   expect(() => ops.mean(t, [0, -2])).toThrow('[mean] dims repeat: [0, -2]');
   expect(() => ops.max(tensor([]), 0)).toThrow('[max] cannot reduce over an empty dimension');
 });
+
+describe.each(testDevices)('row extremes and sums against a scalar scan on %s', (device) => {
+  // Rows with ties, NaN, ±0 and ±inf, of lengths below and above the CPU's 8-lane path (16):
+  // argmax/argmin take the first of equal values and the first NaN; max/min give that element
+  // (so -0 vs +0 resolves as the scan does); sum equals the float64 sum rounded once.
+  test('ties, NaN, signed zeros, infinities; lengths 1, 7, 16, 17, 129', () => {
+    let seed = Number(process.env.TEST_SEED ?? Date.now() % 100000);
+    const seed0 = seed;
+    const rnd = (): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+    for (const k of [1, 7, 16, 17, 129]) {
+      for (const withNaN of [false, true]) {
+        const rows = 5;
+        const a = Float32Array.from({ length: rows * k }, () => {
+          const u = rnd();
+          if (u < 0.05) return withNaN ? NaN : 1;
+          if (u < 0.1) return -0;
+          if (u < 0.15) return 0;
+          if (u < 0.18) return Infinity;
+          if (u < 0.21) return -Infinity;
+          return Math.round((rnd() * 2 - 1) * 4);
+        });
+        const t = tensor(a, [rows, k], { device });
+        const got = { am: ops.argmax(t, 1).dataSync(), an: ops.argmin(t, 1).dataSync(), mx: ops.max(t, 1).dataSync(), mn: ops.min(t, 1).dataSync(), sm: ops.sum(t, 1).dataSync() };
+        for (let r = 0; r < rows; ++r) {
+          const row = a.subarray(r * k, (r + 1) * k);
+          const scan = (isMax: boolean): [number, number] => {
+            let b = row[0], at = 0;
+            for (let i = 1; i < k && b === b; ++i) if (row[i] !== row[i] || (isMax ? row[i] > b : row[i] < b)) { b = row[i]; at = i; }
+            return [at, b];
+          };
+          const [ia, va] = scan(true), [ib, vb] = scan(false);
+          const s = Math.fround(row.reduce((x, v) => x + v, 0));
+          // the CPU keeps the sign of the first of equal zeros; a CUDA tree reduction need not
+          const same = (x: number, y: number): boolean => (device === 'cpu' ? Object.is(x, y) : x === y) || (Number.isNaN(x) && Number.isNaN(y));
+          const ok = got.am[r] === ia && got.an[r] === ib && same(got.mx[r], va) && same(got.mn[r], vb) && same(got.sm[r], s);
+          expect({ seed0, k, r, ok: ok ? true : { row: Array.from(row), got: [got.am[r], got.an[r], got.mx[r], got.mn[r], got.sm[r]], want: [ia, ib, va, vb, s] } }).toEqual({ seed0, k, r, ok: true });
+        }
+      }
+    }
+  });
+});

@@ -18,6 +18,30 @@ template <> inline void st<int32_t>(int32_t* p, int64_t i, double v) { p[i] = st
 
 int64_t grain(int64_t k) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(k, 1)); }
 
+// Index of the first maximum (mx) or minimum of row[0, k) (k >= 8), or of its first NaN.
+int64_t extreme_index(const float* row, int64_t k, bool mx) {
+  float m[8];
+  bool nan = false;
+  for (int j = 0; j < 8; ++j) m[j] = row[j];
+  int64_t i = 8;
+  if (mx) {
+    for (; i + 8 <= k; i += 8)
+      for (int j = 0; j < 8; ++j) { const float v = row[i + j]; m[j] = v > m[j] ? v : m[j]; }
+  } else {
+    for (; i + 8 <= k; i += 8)
+      for (int j = 0; j < 8; ++j) { const float v = row[i + j]; m[j] = v < m[j] ? v : m[j]; }
+  }
+  float best = m[0];
+  for (int j = 1; j < 8; ++j) best = mx ? (m[j] > best ? m[j] : best) : (m[j] < best ? m[j] : best);
+  for (; i < k; ++i) best = mx ? (row[i] > best ? row[i] : best) : (row[i] < best ? row[i] : best);
+  for (int64_t q = 0; q < k; ++q) nan |= row[q] != row[q];
+  if (nan) {
+    for (int64_t q = 0; q < k; ++q) if (row[q] != row[q]) return q;
+  }
+  for (int64_t q = 0; q < k; ++q) if (row[q] == best) return q;
+  return 0;
+}
+
 template <typename T>
 void reduce_run(ReduceOp op, const Tensor& x, int64_t rows, int64_t k, double p, Tensor& out) {
   const T* px = x.ptr<T>();
@@ -32,8 +56,14 @@ void reduce_run(ReduceOp op, const Tensor& x, int64_t rows, int64_t k, double p,
             for (int64_t i = 0; i < k; ++i) s += static_cast<uint32_t>(row[i]);
             out.ptr<int32_t>()[r] = static_cast<int32_t>(s);
           } else {
-            double s = 0;
-            for (int64_t i = 0; i < k; ++i) s += ld(row, i);
+            // Eight double accumulators folded in a fixed order: one running sum waits ~4 cycles
+            // per element on the add before it; the same inputs still give the same bits.
+            double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            int64_t i = 0;
+            for (; i + 8 <= k; i += 8)
+              for (int j = 0; j < 8; ++j) a[j] += ld(row, i + j);
+            for (; i < k; ++i) a[0] += ld(row, i);
+            const double s = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
             st(out.ptr<T>(), r, op == ReduceOp::Mean ? (k ? s / k : NAN) : s);
           }
           break;
@@ -43,6 +73,18 @@ void reduce_run(ReduceOp op, const Tensor& x, int64_t rows, int64_t k, double p,
         case ReduceOp::ArgMax:
         case ReduceOp::ArgMin: {
           const bool mx = op == ReduceOp::Max || op == ReduceOp::ArgMax;
+          if constexpr (std::is_same<T, float>::value) {
+            // float rows: the extreme by eight lanes of float compares (exact: float -> double
+            // keeps the order), then the first index holding it (or the first NaN, which wins
+            // as below); the value written is that element, so ties (-0 / +0) resolve as the
+            // scalar scan's "first of the equals".
+            if (k >= 16) {
+              const int64_t at = extreme_index(row, k, mx);
+              if (op == ReduceOp::ArgMax || op == ReduceOp::ArgMin) out.ptr<int32_t>()[r] = static_cast<int32_t>(at);
+              else st(out.ptr<T>(), r, ld(row, at));
+              break;
+            }
+          }
           double best = ld(row, 0);
           int64_t at = 0;
           for (int64_t i = 1; i < k && best == best; ++i) {  // a NaN wins and stops the scan
