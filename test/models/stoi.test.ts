@@ -156,7 +156,7 @@ describe('stoi', () => {
     expect(Math.abs(models.stoi(x, x.map((v) => 3 * v), FS) - 1)).toBeLessThan(1e-6);
   });
 
-  test('noise unrelated to the clean speech: ESTOI near 0; STOI at its clipping floor (~0.4)', () => {
+  test('noise unrelated to the clean speech: ESTOI near 0; STOI at its clipping floor (0.2-0.6)', () => {
     // ESTOI of noise spreads with sd ~0.03 around 0 over draws (1.2 s of speech): the mean of 4
     // draws is within 0.08 (> 5 sd), each within 0.2.
     const draws = [0, 1, 2, 3].map((k) => Float64Array.from((k % 2 ? data.pinkNoise : data.whiteNoise)(x.length, seed0 + 90 + k)));
@@ -167,11 +167,14 @@ describe('stoi', () => {
     // STOI's clipping (y' <= 6.6 x per TF unit) makes y' follow x wherever x is >16 dB below the
     // band's segment level, so pure noise scores ~0.4, not 0 (as the MATLAB reference does; the
     // values here equal refStoi). It is the floor that low SNRs approach from above.
+    // Over 300 draws of speech and noise the floor spread over 0.195-0.631 (median 0.43) and the
+    // -5 dB score stood 0.071-0.5 above it (1st percentile 0.117): the bounds below hold for every
+    // draw seen (0.3-0.5 and +0.1 failed for about one seed in ten).
     const floor = models.stoi(x, n, FS);
     expect(Math.abs(floor - refStoi(x, n))).toBeLessThan(1e-9);
-    expect(floor).toBeGreaterThan(0.3);
-    expect(floor).toBeLessThan(0.5);
-    expect(models.stoi(x, noisy(x, -5, seed0 + 3), FS)).toBeGreaterThan(floor + 0.1);
+    expect(floor).toBeGreaterThan(0.15);
+    expect(floor).toBeLessThan(0.7);
+    expect(models.stoi(x, noisy(x, -5, seed0 + 3), FS)).toBeGreaterThan(floor + 0.03);
   });
 
   test('monotone in SNR (white noise, -15 ... 25 dB)', () => {
