@@ -4,18 +4,18 @@
 // rows, the conv packers cut other strips) and the AVX2 / baseline copies of attention's column
 // ops, the depthwise correlations and the 16-lane Philox; forward and every gradient against the
 // float64 references (attention with dropout against an independent BigInt Philox mask).
-import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { Tensor, tensor } from '../../lib';
 import { native } from '../../lib/native';
+import { describeExit, runChild } from '../helpers/child';
 import { philoxUniform } from '../helpers/reference';
 
 test.each(['avx2', 'portable'])('conv and attention on the %s CPU kernel agree with float64', (kernel) => {
   const root = path.join(__dirname, '..', '..');
   const script = `
     const path = require('path');
-    require(${JSON.stringify(path.join(root, 'bench', 'common.js'))}).loadLibrary({ sources: true });
-    const { native } = require(${JSON.stringify(path.join(root, 'lib', 'native'))});
+    require(LIB);
+    const { native } = require(path.join(LIB, 'native'));
     const conv = require(${JSON.stringify(path.join(root, 'test', 'ops', 'conv_helpers.ts'))});
     const attn = require(${JSON.stringify(path.join(root, 'test', 'ops', 'attention_helpers.ts'))});
     const convCases = [
@@ -38,10 +38,8 @@ test.each(['avx2', 'portable'])('conv and attention on the %s CPU kernel agree w
     }
     console.log(JSON.stringify({ kernel: native.matmulKernels().cpu, worst }));
   `;
-  const r = spawnSync(process.execPath, ['-e', script], {
-    encoding: 'utf8', cwd: root, timeout: 120000, env: { ...process.env, MAMBA_SPEECH_CPU_KERNEL: kernel },
-  });
-  if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  const r = runChild(script, { timeoutMs: 120000, env: { MAMBA_SPEECH_CPU_KERNEL: kernel } });
+  if (r.status !== 0) throw new Error(`child failed: ${describeExit(r)}`);
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
   if (kernel === 'portable' || process.arch === 'x64') expect(out.kernel).toBe(kernel);
   // float32 attention tolerance of test/ops/attention.test.ts (gradients: 3e-5).

@@ -1,10 +1,9 @@
 // matmul/linear vs a float64 reference: shapes that break every tile, transposed and broadcast
 // operands, 1-D vectors, gradients; CPU vs CUDA; the project's own CUDA kernel too.
-import { spawnSync } from 'child_process';
-import path from 'path';
 import { gradCheck, ops, tensor, Tensor } from '../../lib';
 import { native } from '../../lib/native';
 import { describeCuda, testDevices } from '../helpers/devices';
+import { describeExit, runChild } from '../helpers/child';
 import { closeness, randomArray } from '../helpers/reference';
 
 function refMatmul(a: ArrayLike<number>, b: ArrayLike<number>, M: number, K: number, N: number): Float64Array {
@@ -130,11 +129,10 @@ describe.each(testDevices)('matmul on %s', (device) => {
 // the same packing paths and layouts: one child process per kernel (picked once per process by
 // MAMBA_SPEECH_CPU_KERNEL), against a float64 product.
 test.each(['avx2', 'portable'])('the %s CPU kernel agrees with float64 on every packing path', (kernel) => {
-  const root = path.join(__dirname, '..', '..');
   const script = `
     const path = require('path');
-    const ms = require(${JSON.stringify(path.join(root, 'bench', 'common.js'))}).loadLibrary({ sources: true });
-    const { native } = require(${JSON.stringify(path.join(root, 'lib', 'native'))});
+    const ms = require(LIB);
+    const { native } = require(path.join(LIB, 'native'));
     let worst = 0;
     for (const [M, K, N] of [[65, 1101, 601], [129, 777, 101], [13, 300, 5], [7, 3, 5], [1, 1, 1]]) {
       const a = Float32Array.from({ length: M * K }, () => Math.random() * 2 - 1);
@@ -152,10 +150,8 @@ test.each(['avx2', 'portable'])('the %s CPU kernel agrees with float64 on every 
     }
     console.log(JSON.stringify({ kernel: native.matmulKernels().cpu, worst }));
   `;
-  const r = spawnSync(process.execPath, ['-e', script], {
-    encoding: 'utf8', cwd: root, timeout: 120000, env: { ...process.env, MAMBA_SPEECH_CPU_KERNEL: kernel },
-  });
-  if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  const r = runChild(script, { timeoutMs: 120000, env: { MAMBA_SPEECH_CPU_KERNEL: kernel } });
+  if (r.status !== 0) throw new Error(`child failed: ${describeExit(r)}`);
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
   if (kernel === 'portable' || process.arch === 'x64') expect(out.kernel).toBe(kernel);
   expect(out.worst).toBeLessThanOrEqual(1);
