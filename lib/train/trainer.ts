@@ -295,25 +295,21 @@ export class Trainer<B> {
         }));
       }
       if (micro === 0) return null;
-      let gradNorm: number | null = clipGradNorm(o.params, o.clipGradNorm ?? Infinity);
+      const gradNorm = clipGradNorm(o.params, o.clipGradNorm ?? Infinity);
+      const values = losses.map((v) => v.loss.item());
+      // a non-finite loss is what the log and the error name (its grads are dropped either way)
+      const badLoss = values.find((x) => !Number.isFinite(x));
+      if (badLoss !== undefined) return this.finishStep(true, badLoss, micro, metrics, null);
       let lossSum = 0;
       let count = 0;
-      let bad = !Number.isFinite(gradNorm);
-      for (const v of losses) {
-        const value = v.loss.item();
-        if (!Number.isFinite(value)) {
-          if (!bad || Number.isFinite(lossSum)) lossSum = value;
-          bad = true;
-          gradNorm = null;
-        }
-        if (bad) continue;
-        lossSum += value;
+      losses.forEach((v, i) => {
+        lossSum += values[i];
         const w = v.count > 0 ? v.count : 1;
         count += w;
         for (const [k, x] of Object.entries(v.metrics)) metrics[k] = (metrics[k] ?? 0) + x * w;
-      }
-      if (!bad) for (const k of Object.keys(metrics)) metrics[k] /= count;
-      return this.finishStep(bad, lossSum, micro, metrics, gradNorm);
+      });
+      for (const k of Object.keys(metrics)) metrics[k] /= count;
+      return this.finishStep(!Number.isFinite(gradNorm), lossSum, micro, metrics, gradNorm);
     } finally {
       for (const v of losses) v.loss.dispose();
     }
