@@ -33,7 +33,8 @@ function tempPrefix(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.`);
 }
 
-function tempName(file: string): string {
+/** A fresh temp path for `file` in its folder (the name in the glossary; never repeats). */
+export function tempPathFor(file: string): string {
   counter = (counter + 1) % Number.MAX_SAFE_INTEGER;
   const rand = crypto.randomBytes(6).toString('hex');
   return `${tempPrefix(file)}${HOST}-${process.pid}-${threadId}-${counter}-${rand}.tmp`;
@@ -52,19 +53,19 @@ function processAlive(pid: number): boolean {
 }
 
 /**
- * Removes stale temp files of `file` (see the glossary) and returns how many it removed. Errors
- * (a read-only folder, a file removed meanwhile) are ignored: cleaning is best effort.
+ * Removes stale temp files of `file` (see the glossary) and returns their paths. Errors (a
+ * read-only folder, a file removed meanwhile) are ignored: cleaning is best effort.
  */
-export function cleanStaleTemps(file: string): number {
+export function cleanStaleTemps(file: string): string[] {
   const dir = path.dirname(file);
   const base = `.${path.basename(file)}.`;
   let names: string[];
   try {
     names = fs.readdirSync(dir);
   } catch {
-    return 0;
+    return [];
   }
-  let removed = 0;
+  const removed: string[] = [];
   const now = Date.now();
   for (const name of names) {
     if (!name.startsWith(base)) continue;
@@ -75,7 +76,7 @@ export function cleanStaleTemps(file: string): number {
       const dead = m[1] === HOST && !processAlive(Number(m[2]));
       if (dead || now - fs.statSync(full).mtimeMs > STALE_MS) {
         fs.unlinkSync(full);
-        removed++;
+        removed.push(full);
       }
     } catch {
       /* gone already, or not ours to remove */
@@ -96,6 +97,47 @@ export interface AtomicWriteOptions {
   mkdir?: boolean;
 }
 
+/** Flushes a folder's entry table (the rename) to disk; some file systems refuse: ignored. */
+function fsyncDir(dir: string): void {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    /* the rename is atomic either way */
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
+}
+
+/**
+ * Writes `target` atomically through `write(tempPath)`, which must create the temp file (any way
+ * it likes): then the temp is flushed (opts.fsync, default true here), renamed over `target`, and
+ * the folder flushed. On any error the temp is removed, `target` keeps its previous content and
+ * the error is rethrown. Stale temps of the same target are cleaned first.
+ */
+export function writeAtomicWith(target: string, write: (tmp: string) => void, opts: AtomicWriteOptions = {}): void {
+  if (opts.mkdir ?? true) fs.mkdirSync(path.dirname(target), { recursive: true });
+  cleanStaleTemps(target);
+  const tmp = tempPathFor(target);
+  try {
+    write(tmp);
+    if (opts.fsync ?? true) {
+      const fd = fs.openSync(tmp, 'r+');
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    fs.renameSync(tmp, target);
+    if (opts.fsync ?? true) fsyncDir(path.dirname(target));
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
 /**
  * Writes `data` (bytes, a string as UTF-8, or a list of byte chunks written in order) to `file`
  * atomically: temp file + flush + rename, with the semantics in the file comment. Throws the
@@ -105,7 +147,7 @@ export function writeFileAtomic(file: string, data: Uint8Array | string | readon
   const dir = path.dirname(file);
   if (opts.mkdir ?? true) fs.mkdirSync(dir, { recursive: true });
   cleanStaleTemps(file);
-  const tmp = tempName(file);
+  const tmp = tempPathFor(file);
   const chunks = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
   let fd: number | null = fs.openSync(tmp, 'wx', 0o644);
   try {
@@ -118,6 +160,7 @@ export function writeFileAtomic(file: string, data: Uint8Array | string | readon
     fd = null; // closed exactly once, even when close itself fails
     fs.closeSync(f);
     fs.renameSync(tmp, file);
+    if (opts.fsync ?? false) fsyncDir(dir);
   } catch (e) {
     if (fd !== null) {
       try {

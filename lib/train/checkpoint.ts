@@ -23,7 +23,6 @@ import type { BaseHyper, Optimizer, OptimizerStateDict, ParamStateDict } from '.
 import type { LRScheduler, LRSchedulerState } from '../optim/schedule';
 import type { RngState } from '../tensor/creation';
 import { Tensor } from '../tensor/tensor';
-import { writeAtomicWith } from './atomic';
 
 export const CHECKPOINT_FORMAT = 'mamba-speech/checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -155,7 +154,7 @@ export function saveCheckpoint(file: string, c: CheckpointContents): CheckpointM
       config: c.config,
       metrics: c.metrics,
     };
-    writeAtomicWith(file, (tmp) => saveSafetensors(tmp, tensors, { [META_KEY]: JSON.stringify(meta) }));
+    saveSafetensors(file, tensors, { [META_KEY]: JSON.stringify(meta) }); // atomic: temp + fsync + rename
     return meta;
   } finally {
     made.forEach((t) => t.dispose());

@@ -99,21 +99,27 @@ test('atomic writes: a failing writer leaves the old file and no temp; temp name
   expect(fs.readdirSync(path.dirname(target))).toEqual(['f.txt']);
   const names = new Set(Array.from({ length: 2000 }, () => tempPathFor(target)));
   expect(names.size).toBe(2000);
-  expect(path.basename([...names][0])).toMatch(new RegExp(`^\\.f\\.txt\\.${process.pid}\\.\\d+\\.\\d+\\.[0-9a-f]{8}\\.tmp$`));
+  expect(path.basename([...names][0])).toMatch(new RegExp(`^\\.f\\.txt\\.[A-Za-z0-9]+-${process.pid}-\\d+-\\d+-[0-9a-f]{12}\\.tmp$`));
 });
 
 test('stale temps of dead writers are cleaned, those of live writers kept', () => {
   const target = path.join(tmp, 'stale', 'last.safetensors');
   fs.mkdirSync(path.dirname(target), { recursive: true });
   const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
-  const deadTmp = path.join(path.dirname(target), `.last.safetensors.${dead}.0.1.abcd0123.tmp`);
-  const nested = path.join(path.dirname(target), `..last.safetensors.${dead}.0.1.abcd0123.tmp.${dead}.17.tmp`);
-  const liveTmp = path.join(path.dirname(target), `.last.safetensors.${process.ppid}.0.1.abcd0123.tmp`);
-  const other = path.join(path.dirname(target), `.best.safetensors.${dead}.0.1.abcd0123.tmp`);
-  for (const f of [deadTmp, nested, liveTmp, other]) fs.writeFileSync(f, 'x');
-  expect(cleanStaleTemps(target).sort()).toEqual([nested, deadTmp].sort());
-  expect(fs.existsSync(liveTmp)).toBe(true);
-  expect(fs.existsSync(other)).toBe(true);
+  const host = os.hostname().replace(/[^A-Za-z0-9]/g, '').slice(0, 16) || 'host';
+  const at = (name: string): string => path.join(path.dirname(target), name);
+  const deadTmp = at(`.last.safetensors.${host}-${dead}-0-1-0123456789ab.tmp`);
+  const liveTmp = at(`.last.safetensors.${host}-${process.ppid}-0-1-0123456789ab.tmp`);
+  const other = at(`.best.safetensors.${host}-${dead}-0-1-0123456789ab.tmp`);
+  const notOurs = at('.last.safetensors.notes.tmp');
+  for (const f of [deadTmp, liveTmp, other, notOurs]) fs.writeFileSync(f, 'x');
+  expect(cleanStaleTemps(target)).toEqual([deadTmp]);
+  for (const f of [liveTmp, other, notOurs]) expect(fs.existsSync(f)).toBe(true);
+  // a checkpoint save cleans them too (it writes through the same atomic writer)
+  fs.writeFileSync(deadTmp, 'x');
+  writeAtomicWith(target, (t) => fs.writeFileSync(t, 'new'));
+  expect(fs.existsSync(deadTmp)).toBe(false);
+  expect(fs.readFileSync(target, 'utf8')).toBe('new');
 });
 
 test('a checkpoint writer SIGKILLed at random moments never leaves a torn file', async () => {
