@@ -148,7 +148,7 @@ export interface NativeAddon {
    */
   optimStep(algo: 0 | 1, op: string, params: NativeHandle[], grads: NativeHandle[], m: (NativeHandle | null)[], v: (NativeHandle | null)[], vmax: (NativeHandle | null)[], hyper: Float64Array): void;
   /** Per tensor: sum |x|^p (max |x| for p = Infinity), accumulated in double. */
-  optimNormParts(xs: NativeHandle[], p: number): Float64Array;
+  optimNormParts(xs: NativeHandle[], p: number, scalars?: NativeHandle[]): Float64Array;
   /** x *= factor in place for every tensor (aliases of one buffer scaled once). */
   optimScale(xs: NativeHandle[], factor: number): void;
   /** Indexing on a (O, N, I) view (native/ops/index); geo = [O, Nx, Ni, I, s0, s1, s2, dim]. out[o,j,k] = x[o, idx, k] -> (O, Ni, I). */

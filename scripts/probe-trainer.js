@@ -20,6 +20,9 @@ const variants = {
   'read after backward': (m, bt) => { ms.tidy(() => { const l = ops.mseLoss(m.f(bt.x), bt.y); l.backward(); l.item(); }); m.opt.step(); m.opt.zeroGrad(); },
   'no read': (m, bt) => { ms.tidy(() => { const l = ops.mseLoss(m.f(bt.x), bt.y); l.backward(); }); m.opt.step(); m.opt.zeroGrad(); },
   '+ norm (then read)': (m, bt) => { ms.tidy(() => { const l = ops.mseLoss(m.f(bt.x), bt.y); l.backward(); optim.clipGradNorm(m.params, Infinity); l.item(); }); m.opt.step(); m.opt.zeroGrad(); },
+  '+ norm & read together': (m, bt) => { ms.tidy(() => { const l = ops.mseLoss(m.f(bt.x), bt.y); l.backward(); optim.clipGradNormAndRead(m.params, Infinity, [l]); }); m.opt.step(); m.opt.zeroGrad(); },
+  'bf16: bare': (m, bt) => { ms.tidy(() => { const l = ms.autocast('bfloat16', () => ops.mseLoss(m.f(bt.x), bt.y)); l.item(); l.backward(); }); m.opt.step(); m.opt.zeroGrad(); },
+  'bf16: norm & read together': (m, bt) => { ms.tidy(() => { const l = ms.autocast('bfloat16', () => ops.mseLoss(m.f(bt.x), bt.y)); l.backward(); optim.clipGradNormAndRead(m.params, Infinity, [l]); }); m.opt.step(); m.opt.zeroGrad(); },
   '+ norm, no read': (m, bt) => { ms.tidy(() => { const l = ops.mseLoss(m.f(bt.x), bt.y); l.backward(); optim.clipGradNorm(m.params, Infinity); }); m.opt.step(); m.opt.zeroGrad(); },
 };
 const models = Object.fromEntries(Object.keys(variants).map((k) => [k, mk()]));

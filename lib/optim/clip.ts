@@ -29,6 +29,23 @@ export function clipGradNorm(
   normType: number | 'inf' = 2,
   opts: ClipGradNormOptions = {},
 ): number {
+  return clipGradNormAndRead(params, maxNorm, [], normType, opts).total;
+}
+
+/**
+ * clipGradNorm that also reads the values of one-element tensors `scalars` (float32 or bf16,
+ * e.g. the step's losses) in the same device-to-host transfer as the norm: on CUDA a training
+ * step then waits for the GPU once instead of once per value. Returns the total norm before
+ * clipping and the scalars' values in order. Scalars on another device than the grads (or
+ * without grads) are read one by one.
+ */
+export function clipGradNormAndRead(
+  params: Tensor | readonly Tensor[],
+  maxNorm: number,
+  scalars: readonly Tensor[],
+  normType: number | 'inf' = 2,
+  opts: ClipGradNormOptions = {},
+): { total: number; values: number[] } {
   const op = 'clipGradNorm';
   const list = params instanceof Tensor ? [params] : params;
   if (!Array.isArray(list)) throw new Error(`[${op}] params must be a Tensor or an array of tensors, got ${describe(params)}`);
@@ -43,7 +60,14 @@ export function clipGradNorm(
     if (t.grad.dtype === 'int32') throw new Error(`[${op}] the grad of param ${i} is int32`);
     withGrad.push(t);
   });
-  if (withGrad.length === 0) return 0;
+  if (!Array.isArray(scalars)) throw new Error(`[${op}] scalars must be an array of tensors, got ${describe(scalars)}`);
+  scalars.forEach((t, i) => {
+    if (!(t instanceof Tensor)) throw new Error(`[${op}] scalar ${i} must be a Tensor, got ${describe(t)}`);
+    if (t.size !== 1) throw new Error(`[${op}] scalar ${i} must have one element, got shape (${t.shape.join(', ')})`);
+    if (t.dtype === 'int32') throw new Error(`[${op}] scalar ${i} must be float32 or bfloat16, got int32`);
+  });
+  const readEach = (): number[] => scalars.map((t) => t.item());
+  if (withGrad.length === 0) return { total: 0, values: readEach() };
   // The grads are scaled in place, so each must be a dense buffer: a strided grad (autograd may
   // give a leaf an expanded view of another tensor) is replaced by a contiguous copy first.
   for (const t of withGrad) {
@@ -62,12 +86,21 @@ export function clipGradNorm(
     hs.push(g.handle(op));
     byDevice.set(g.device, hs);
   }
+  // The scalars ride along with the norm of their device's grads (one transfer) when they are
+  // all on one device that has grads; otherwise they are read one by one after the norms.
+  const sDev = scalars.length > 0 && scalars.every((t) => t.device === scalars[0].device) ? scalars[0].device : null;
+  const together = sDev !== null && byDevice.has(sDev);
+  let values: number[] | null = null;
   let acc = 0;
-  for (const hs of byDevice.values()) {
-    for (const part of native.optimNormParts(hs, p)) {
+  for (const [dev, hs] of byDevice) {
+    const withScalars = together && dev === sDev;
+    const parts = withScalars ? native.optimNormParts(hs, p, scalars.map((t) => t.handle(op))) : native.optimNormParts(hs, p);
+    for (let i = 0; i < hs.length; ++i) {
+      const part = parts[i];
       if (p === Infinity) acc = Number.isNaN(acc) || Number.isNaN(part) ? NaN : Math.max(acc, part);
       else acc += part;
     }
+    if (withScalars) values = Array.from(parts.subarray(hs.length));
   }
   const total = p === Infinity ? acc : acc ** (1 / p);
   if (opts.errorIfNonfinite && !Number.isFinite(total)) {
@@ -78,5 +111,5 @@ export function clipGradNorm(
   const clamped = Number.isNaN(coef) ? NaN : Math.min(coef, 1);
   // coef >= 1 multiplies by exactly 1: skip the pass. NaN (a NaN grad) propagates, as PyTorch.
   if (!(clamped === 1)) for (const hs of byDevice.values()) native.optimScale(hs, clamped);
-  return total;
+  return { total, values: values ?? readEach() };
 }

@@ -7,7 +7,7 @@ export { SGD } from './sgd';
 export type { SGDHyper, SGDOptions } from './sgd';
 export { Adam, AdamW } from './adam';
 export type { AdamHyper, AdamOptions } from './adam';
-export { clipGradNorm } from './clip';
+export { clipGradNorm, clipGradNormAndRead } from './clip';
 export type { ClipGradNormOptions } from './clip';
 export { constant, warmupCosine, warmupLinear, warmupPolynomial, noam, LRScheduler } from './schedule';
 export type { Schedule, WarmupDecayOptions, NoamOptions, LRSchedulerState } from './schedule';

@@ -23,7 +23,7 @@ import * as path from 'path';
 
 import { autocast } from '../autograd/autocast';
 import { mul } from '../ops/elementwise';
-import { clipGradNorm } from '../optim/clip';
+import { clipGradNormAndRead } from '../optim/clip';
 import { LRScheduler } from '../optim/schedule';
 import { getRngState, setRngState } from '../tensor/creation';
 import { memory } from '../tensor/memory';
@@ -276,10 +276,10 @@ export class Trainer<B> {
     const o = this.o;
     let micro = 0;
     const metrics: Record<string, number> = {};
-    // The loss values are read only after the gradient norm: on CUDA each read waits for the
-    // device, and one wait per step (the norm's) instead of one per micro-batch plus the norm's
-    // keeps the host queueing work while the GPU runs (a NaN/Inf loss gives non-finite grads or
-    // is caught below either way; its backward is wasted work, no more).
+    // The loss values are read only with the gradient norm, in the same transfer: on CUDA each
+    // read waits for the device, and one wait per step instead of one per micro-batch plus the
+    // norm's keeps the host queueing work while the GPU runs (a NaN/Inf loss gives non-finite
+    // grads or is caught below either way; its backward is wasted work, no more).
     const losses: { loss: Tensor; metrics: Record<string, number>; count: number }[] = [];
     try {
       for (let m = 0; m < o.accumulate; ++m) {
@@ -295,8 +295,8 @@ export class Trainer<B> {
         }));
       }
       if (micro === 0) return null;
-      const gradNorm = clipGradNorm(o.params, o.clipGradNorm ?? Infinity);
-      const values = losses.map((v) => v.loss.item());
+      // the norm and the losses come back in one transfer (one wait for the device per step)
+      const { total: gradNorm, values } = clipGradNormAndRead(o.params, o.clipGradNorm ?? Infinity, losses.map((v) => v.loss));
       // a non-finite loss is what the log and the error name (its grads are dropped either way)
       const badLoss = values.find((x) => !Number.isFinite(x));
       if (badLoss !== undefined) return this.finishStep(true, badLoss, micro, metrics, null);

@@ -83,12 +83,15 @@ Napi::Value OptimStep(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// optimNormParts(xs[], p) -> Float64Array: per tensor sum |x|^p (max |x| for p = Infinity).
+// optimNormParts(xs[], p, scalars[]?) -> Float64Array: per tensor sum |x|^p (max |x| for
+// p = Infinity), then the value of each one-element tensor in `scalars`, read in one transfer.
 Napi::Value OptimNormParts(const Napi::CallbackInfo& info) {
   const char* op = "clipGradNorm";
   std::vector<ms::Tensor> xs = tensors_arg(op, "grads", info[0]);
   const double p = number_arg(op, "norm type", info[1]);
-  std::vector<double> parts = ms::optim_norm_parts(op, xs, p);
+  std::vector<ms::Tensor> scalars;
+  if (info.Length() > 2 && !info[2].IsUndefined() && !info[2].IsNull()) scalars = tensors_arg(op, "scalars", info[2]);
+  std::vector<double> parts = ms::optim_norm_parts(op, xs, p, scalars);
   Napi::Float64Array out = Napi::Float64Array::New(info.Env(), parts.size());
   for (size_t i = 0; i < parts.size(); ++i) out[i] = parts[i];
   return out;

@@ -30,14 +30,16 @@ function reduceRef(x: ArrayLike<number>, shape: number[], dims: number[], f: (v:
 const refs: Record<string, (v: number[]) => number> = {
   sum: (v) => v.reduce((a, b) => a + b, 0),
   mean: (v) => v.reduce((a, b) => a + b, 0) / v.length,
-  max: (v) => Math.max(...v),
-  min: (v) => Math.min(...v),
-  logsumexp: (v) => { const m = Math.max(...v); return m + Math.log(v.reduce((a, b) => a + Math.exp(b - m), 0)); },
+  max: (v) => v.reduce((a, b) => Math.max(a, b), -Infinity),
+  min: (v) => v.reduce((a, b) => Math.min(a, b), Infinity),
+  logsumexp: (v) => { const m = v.reduce((a, b) => Math.max(a, b), -Infinity); return m + Math.log(v.reduce((a, b) => a + Math.exp(b - m), 0)); },
   variance: (v) => { const m = v.reduce((a, b) => a + b, 0) / v.length; return v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1); },
 };
 const cases: [number[], number[] | null][] = [
   [[7], null], [[129, 7], [1]], [[129, 7], [0]], [[3, 5, 7], [0, 2]], [[2, 3, 4, 5], [1, 3]], [[2049, 3], [0]], [[1, 1], null],
   [[4, 3000], [1]],
+  // long rows, few of them: the CUDA split path (segments per row, then a fixed fold)
+  [[70001], null], [[3, 70001], [1]], [[131079, 2], [0]],
 ];
 
 describe.each(testDevices)('reductions on %s', (device) => {
@@ -185,6 +187,45 @@ describe.each(testDevices)('row extremes and sums against a scalar scan on %s', 
           expect({ seed0, k, r, ok: ok ? true : { row: Array.from(row), got: [got.am[r], got.an[r], got.mx[r], got.mn[r], got.sm[r]], want: [ia, ib, va, vb, s] } }).toEqual({ seed0, k, r, ok: true });
         }
       }
+    }
+  });
+});
+
+describe.each(testDevices)('long rows (split into segments on CUDA) on %s', (device) => {
+  // A NaN, a tie or the extreme placed in a late segment, and the first of them in an earlier one:
+  // the first index must win across segment boundaries; sums match float64 within rounding.
+  test.each([[1, 131079], [3, 70001], [2, 1048583]])('rows %d, length %d', (rows, k) => {
+    const a = Float32Array.from(randomArray(rows * k, 11));
+    const at = (r: number, i: number, v: number) => { a[r * k + i] = v; };
+    at(0, k - 3, 50); at(0, Math.floor(k / 2) + 1, 50); // max tie: the earlier index wins
+    at(0, k - 5, -50); at(0, 20000, -50); // min tie
+    if (rows > 1) { at(1, k - 1, NaN); at(1, 66000, NaN); } // first NaN
+    const t = tensor(a, [rows, k], { device });
+    const am = ops.argmax(t, 1).dataSync(), an = ops.argmin(t, 1).dataSync(), mx = ops.max(t, 1).dataSync();
+    const sm = ops.sum(t, 1).dataSync(), mn = ops.mean(t, 1).dataSync(), va = ops.variance(t, 1).dataSync(), lse = ops.logsumexp(t, 1).dataSync();
+    for (let r = 0; r < rows; ++r) {
+      const row = a.subarray(r * k, (r + 1) * k);
+      let ia = 0, ib = 0, s = 0;
+      for (let i = 1; i < k; ++i) {
+        if (row[ia] === row[ia] && (row[i] !== row[i] || row[i] > row[ia])) ia = i;
+        if (row[ib] === row[ib] && (row[i] !== row[i] || row[i] < row[ib])) ib = i;
+      }
+      for (let i = 0; i < k; ++i) s += row[i];
+      expect({ r, am: am[r], an: an[r] }).toEqual({ r, am: ia, an: ib });
+      if (r === 1) {
+        expect([mx[r], sm[r], mn[r], va[r], lse[r]].every(Number.isNaN)).toBe(true);
+        continue;
+      }
+      const m = s / k;
+      let v = 0, big = -Infinity;
+      for (let i = 0; i < k; ++i) { v += (row[i] - m) ** 2; big = Math.max(big, row[i]); }
+      let e = 0;
+      for (let i = 0; i < k; ++i) e += Math.exp(row[i] - big);
+      expect(mx[r]).toBe(row[ia]);
+      expect(Math.abs(sm[r] - s)).toBeLessThan(1e-6 * k);
+      expect(Math.abs(mn[r] - m)).toBeLessThan(1e-6);
+      expect(Math.abs(va[r] / (v / (k - 1)) - 1)).toBeLessThan(1e-5);
+      expect(Math.abs(lse[r] - (big + Math.log(e)))).toBeLessThan(1e-5 * Math.abs(big + Math.log(e)));
     }
   });
 });

@@ -1,6 +1,6 @@
 // clipGradNorm vs a float64 reference: norms 2, 1, 3 and inf, clipping and not, non-finite
 // grads, strided and aliased grads from autograd, sizes across the native chunking.
-import { ops, optim, Tensor } from '../../lib';
+import { ops, optim, tensor, Tensor } from '../../lib';
 import { testDevices } from '../helpers/devices';
 import { expectClose, param, randomValues, rounded, setGrad, values } from './reference';
 
@@ -29,6 +29,27 @@ describe.each(testDevices)('clipGradNorm on %s', (device) => {
     ps.forEach((t, k) => expectClose(values(t.grad!), gs[k].map((x) => x * coef), 1e-7, 1e-6, `grad ${k}`));
     // After clipping the norm is maxNorm (up to the 1e-6 guard and float32 rounding).
     expect(optim.clipGradNorm(ps, Infinity, p)).toBeCloseTo(maxNorm, 3);
+  });
+
+  test('clipGradNormAndRead: the same norm and clipping, plus one-element tensors read in the same transfer', () => {
+    const { ps, gs } = setup(1);
+    const total = refNorm(gs, 2);
+    const a = ops.sum(tensor(Float32Array.of(1.5, -4.25, 0.125), [3], { device })); // a computed scalar
+    const b = tensor(Float32Array.of(7.75), [1, 1], { device }).to('bfloat16'); // bf16 (exact in 8 bits)
+    const c = tensor(Float32Array.of(Number.NaN), [], { device });
+    const v = ops.reshape(tensor(Float32Array.of(9, 8, 7, 6), [4], { device }).slice(0, 2, 3), []); // a view at an offset
+    const r = optim.clipGradNormAndRead(ps, total / 2, [a, b, c, v]);
+    expect(Math.abs(r.total - total) / total).toBeLessThan(1e-12);
+    expect(r.values).toEqual([-2.625, 7.75, Number.NaN, 7]);
+    const coef = total / 2 / (total + 1e-6);
+    ps.forEach((t, k) => expectClose(values(t.grad!), gs[k].map((x) => x * coef), 1e-7, 1e-6, `grad ${k}`));
+    // no grads: the scalars are still read; no scalars: just the norm
+    const bare = param([1], [1], device);
+    expect(optim.clipGradNormAndRead([bare], 1, [a])).toEqual({ total: 0, values: [-2.625] });
+    expect(optim.clipGradNormAndRead(ps, Infinity, []).values).toEqual([]);
+    expect(() => optim.clipGradNormAndRead(ps, 1, [tensor(Float32Array.of(1, 2), [2], { device })])).toThrow('[clipGradNorm] scalar 0 must have one element, got shape (2)');
+    expect(() => optim.clipGradNormAndRead(ps, 1, [tensor(Int32Array.of(1), [1], { device, dtype: 'int32' })])).toThrow('[clipGradNorm] scalar 0 must be float32 or bfloat16, got int32');
+    [a, b, c, v].forEach((t) => t.dispose());
   });
 
   test('below maxNorm the grads are untouched (bit for bit)', () => {

@@ -6,7 +6,7 @@
 //   MAMBA_SPEECH_TEST_GPU_OOM=1 npx jest test/reliability/gpu_oom.test.ts
 // (1 GiB steps: an 80-140 GiB card fails within ~140 of them). The oversized-request test needs
 // no memory and always runs.
-import { add, emptyCache, matmul, memory, ones, sum, Tensor, zeros } from '../../lib';
+import { add, emptyCache, matmul, memory, ones, sum, Tensor, tidy, zeros } from '../../lib';
 import { describeCuda } from '../helpers/devices';
 
 const GiB = 2 ** 30;
@@ -29,8 +29,9 @@ describeCuda('GPU out of memory', () => {
       }
       expect(err).not.toBeNull();
       expect(err!.message).toMatch(/^\[zeros\] CUDA out of memory: asked for 1073741824 bytes; \d+ of \d+ bytes free on device 0/);
-      // An op that needs memory while it is full fails the same way, naming itself.
-      expect(() => matmul(ones([8192, 8192], { device: 'cuda' }), ones([8192, 8192], { device: 'cuda' })))
+      // An op that needs memory while it is full fails the same way, naming itself (inside tidy,
+      // which frees the inputs that were made before the failure).
+      expect(() => tidy(() => matmul(ones([8192, 8192], { device: 'cuda' }), ones([8192, 8192], { device: 'cuda' }))))
         .toThrow(/^\[(ones|matmul)\] (CUDA out of memory|cublas)/);
     } finally {
       held.forEach((t) => t.dispose());

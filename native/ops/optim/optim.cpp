@@ -162,15 +162,32 @@ void optim_step(const char* op, OptimAlgo algo, const std::vector<OptimParam>& p
   MS_RUN(dev, op, optim_step_cpu(algo, es, chunks), optim_step_cuda(algo, es, chunks));
 }
 
-std::vector<double> optim_norm_parts(const char* op, const std::vector<Tensor>& xs, double p) {
+std::vector<double> optim_norm_parts(const char* op, const std::vector<Tensor>& xs, double p,
+                                     const std::vector<Tensor>& scalars) {
   if (!(p > 0)) fail(op, "norm type must be > 0 (or inf), got ", p);
-  std::vector<double> out(xs.size(), 0.0);
-  if (xs.empty()) return out;
+  std::vector<double> out(xs.size() + scalars.size(), 0.0);
+  if (xs.empty() && scalars.empty()) return out;
+  const Device dev = xs.empty() ? scalars[0].device : xs[0].device;
+  std::vector<OptimEntry> ss(scalars.size());
+  for (size_t j = 0; j < scalars.size(); ++j) {
+    const Tensor& x = scalars[j];
+    if (x.numel() != 1) fail(op, "scalar ", j, " to read must have one element, got ", shape_str(x.shape));
+    if (x.dtype != DType::F32 && x.dtype != DType::BF16) fail(op, "scalar ", j, " must be float32 or bfloat16, got ", dtype_name(x.dtype));
+    if (x.device != dev) fail(op, "scalar ", j, " is on ", device_name(x.device), " but the grads are on ", device_name(dev));
+    ss[j].p = x.data();
+    ss[j].numel = 1;
+    ss[j].bf16 = x.dtype == DType::BF16;
+  }
   const std::vector<OptimEntry> es = plain_entries(op, xs);
   const std::vector<OptimChunk> chunks = chunks_of(es);
-  if (chunks.empty()) return out;
-  std::vector<double> parts(chunks.size());
-  MS_RUN(xs[0].device, op, optim_norm_cpu(es, chunks, p, parts.data()), optim_norm_cuda(es, chunks, p, parts.data()));
+  std::vector<double> parts(chunks.size() + ss.size());
+  if (dev == Device::CPU) {
+    if (!chunks.empty()) optim_norm_cpu(es, chunks, p, parts.data());
+    for (size_t j = 0; j < ss.size(); ++j)
+      parts[chunks.size() + j] = ss[j].bf16 ? bf16_to_f32(*static_cast<const uint16_t*>(ss[j].p)) : *static_cast<const float*>(ss[j].p);
+  } else {
+    MS_RUN(dev, op, (void)0, optim_norm_cuda(es, chunks, p, parts.data(), ss));
+  }
   // Fold in chunk order: the same inputs give the same bits on every run.
   const bool inf = std::isinf(p);
   for (size_t c = 0; c < chunks.size(); ++c) {
@@ -179,6 +196,7 @@ std::vector<double> optim_norm_parts(const char* op, const std::vector<Tensor>& 
     if (!inf) o += v;
     else if (v != v || v > o || o != o) o = (o != o) ? o : v;
   }
+  for (size_t j = 0; j < ss.size(); ++j) out[xs.size() + j] = parts[chunks.size() + j];
   return out;
 }
 

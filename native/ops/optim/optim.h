@@ -77,8 +77,11 @@ std::vector<OptimChunk> optim_chunks(const int64_t* numels, int64_t n);
 void optim_step(const char* op, OptimAlgo algo, const std::vector<OptimParam>& ps, const std::shared_ptr<Accounting>& acct);
 
 // Gradient norms for clipping, accumulated in double: for each tensor sum |x|^p (p finite) or
-// max |x| (p = inf). Returns one value per tensor (NaN/Inf propagate).
-std::vector<double> optim_norm_parts(const char* op, const std::vector<Tensor>& xs, double p);
+// max |x| (p = inf). Returns one value per tensor (NaN/Inf propagate), then the values of the
+// one-element `scalars` (float32 or bfloat16, on the grads' device), read back in the same
+// transfer: a training step that logs its loss and its grad norm waits for the GPU once.
+std::vector<double> optim_norm_parts(const char* op, const std::vector<Tensor>& xs, double p,
+                                     const std::vector<Tensor>& scalars = {});
 // x *= factor for every tensor, in place (float32 or bfloat16, contiguous, one device).
 void optim_scale(const char* op, const std::vector<Tensor>& xs, double factor);
 
@@ -87,8 +90,10 @@ void optim_step_cpu(OptimAlgo algo, const std::vector<OptimEntry>& es, const std
 void optim_step_cuda(OptimAlgo algo, const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& chunks);
 // One partial per chunk (sum |x|^p or max |x|); the caller folds them per tensor in chunk order,
 // so the result does not depend on thread timing.
+// `scalars` (one element each) are copied to parts[chunks.size() + j] by the same launch.
 void optim_norm_cpu(const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& chunks, double p, double* parts);
-void optim_norm_cuda(const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& chunks, double p, double* parts);
+void optim_norm_cuda(const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& chunks, double p, double* parts,
+                     const std::vector<OptimEntry>& scalars = {});
 void optim_scale_cpu(const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& chunks, float factor);
 void optim_scale_cuda(const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& chunks, float factor);
 

@@ -79,8 +79,16 @@ __device__ __forceinline__ double fold(double a, double b, bool inf) {
 }
 
 // One partial per chunk (block): warp shuffles, then the 8 warp results in shared memory.
-__global__ void norm_kernel(const OptimEntry* __restrict__ entries, const OptimChunk* __restrict__ chunks, double p,
-                            double* __restrict__ parts) {
+// Block 0 also copies the `nscalars` one-element entries after the chunk table (the loss values
+// a trainer reads with the norm) to parts[nchunks + j]; a grid of one block when there are no
+// chunks.
+__global__ void norm_kernel(const OptimEntry* __restrict__ entries, const OptimChunk* __restrict__ chunks, int64_t nchunks,
+                            const OptimEntry* __restrict__ scalars, int nscalars, double p, double* __restrict__ parts) {
+  if (blockIdx.x == 0 && static_cast<int>(threadIdx.x) < nscalars) {
+    const OptimEntry s = scalars[threadIdx.x];
+    parts[nchunks + threadIdx.x] = s.bf16 ? optim_ld<true>(s.p, 0) : optim_ld<false>(s.p, 0);
+  }
+  if (static_cast<int64_t>(blockIdx.x) >= nchunks) return;  // uniform per block
   const bool inf = isinf(p);
   const OptimChunk c = chunks[blockIdx.x];
   const OptimEntry e = entries[c.entry];
@@ -111,15 +119,21 @@ void optim_step_cuda(OptimAlgo algo, const std::vector<OptimEntry>& es, const st
   cuda::check_launch(op);
 }
 
-void optim_norm_cuda(const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& chunks, double p, double* parts) {
+void optim_norm_cuda(const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& chunks, double p, double* parts,
+                     const std::vector<OptimEntry>& scalars) {
   const char* op = "clipGradNorm";
   cuda::require(op, 0);
-  Table t(op, es, chunks);
-  DeviceBuffer out(op, chunks.size() * sizeof(double));
-  norm_kernel<<<static_cast<unsigned>(chunks.size()), kThreads, 0, stream()>>>(t.entries, t.chunks, p,
-                                                                                 static_cast<double*>(out.ptr));
+  if (scalars.size() > static_cast<size_t>(kThreads)) fail(op, "at most ", kThreads, " scalars can be read with the norm, got ", scalars.size());
+  std::vector<OptimEntry> all(es);  // the grads' entries, then the scalars'
+  all.insert(all.end(), scalars.begin(), scalars.end());
+  Table t(op, all, chunks);
+  const size_t n = chunks.size() + scalars.size();
+  DeviceBuffer out(op, n * sizeof(double));
+  norm_kernel<<<static_cast<unsigned>(std::max<size_t>(chunks.size(), 1)), kThreads, 0, stream()>>>(
+      t.entries, t.chunks, static_cast<int64_t>(chunks.size()), t.entries + es.size(), static_cast<int>(scalars.size()), p,
+      static_cast<double*>(out.ptr));
   cuda::check_launch(op);
-  cuda::memcpy_d2h(parts, out.ptr, chunks.size() * sizeof(double), 0);  // waits for the kernel
+  cuda::memcpy_d2h(parts, out.ptr, n * sizeof(double), 0);  // waits for the kernel
 }
 
 void optim_scale_cuda(const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& chunks, float factor) {

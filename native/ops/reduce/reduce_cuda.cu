@@ -31,8 +31,10 @@ __device__ Partial combine(Combine c, Partial x, Partial y) {
     case kSum: return {x.a + y.a, 0, 0, 0};
     case kMax:
     case kMin: {
-      bool ynan = y.a != y.a, xnan = x.a != x.a;
-      bool take_y = !xnan && (ynan || (c == kMax ? y.a > x.a : y.a < x.a) || (y.a == x.a && y.i < x.i));
+      // NaN wins; among NaNs, and among equal values, the first index (as the CPU's scan)
+      const bool ynan = y.a != y.a, xnan = x.a != x.a;
+      const bool take_y = (xnan || ynan) ? ynan && (!xnan || y.i < x.i)
+                                         : (c == kMax ? y.a > x.a : y.a < x.a) || (y.a == x.a && y.i < x.i);
       return take_y ? y : x;
     }
     case kLse: {
@@ -76,46 +78,94 @@ __device__ Partial group_reduce(Combine c, Partial p, int tpr) {
   return p;
 }
 
+__device__ __forceinline__ Combine combine_of(ReduceOp op) {
+  if (op == ReduceOp::Max || op == ReduceOp::ArgMax) return kMax;
+  if (op == ReduceOp::Min || op == ReduceOp::ArgMin) return kMin;
+  if (op == ReduceOp::LogSumExp) return kLse;
+  if (op == ReduceOp::Var) return kVar;
+  return kSum;
+}
+
+// This thread's partial over elements begin + t, begin + t + step, ... < end of one row (the
+// max/min start from the range's first element, so an empty share is harmless).
+template <typename T>
+__device__ Partial range_partial(Combine c, const T* row, int64_t begin, int64_t end, int t, int step, bool live) {
+  Partial p;
+  if (c == kMax || c == kMin) p = {begin < end ? ld(row, begin) : 0.0, 0, 0, begin};
+  else if (c == kLse) p = {-INFINITY, 0, 0, 0};
+  else p = {0, 0, 0, 0};
+  for (int64_t i = begin + t; live && i < end; i += step) {
+    double v = ld(row, i);
+    if (c == kSum) p.a += v;
+    else if (c == kVar) p = combine(kVar, p, Partial{v, 0, 1, 0});
+    else if (c == kLse) p = combine(kLse, p, Partial{v, 1.0, 0, 0});
+    else p = combine(c, p, Partial{v, 0, 0, i});
+  }
+  return p;
+}
+
+// Writes row r's result from its combined partial (k elements).
+template <typename T>
+__device__ void finish(ReduceOp op, const Partial& p, T* out, int32_t* iout, int64_t r, int64_t k, double corr) {
+  switch (op) {
+    case ReduceOp::Sum: st(out, r, p.a); break;
+    case ReduceOp::Mean: st(out, r, k ? p.a / k : NAN); break;
+    case ReduceOp::Max:
+    case ReduceOp::Min: st(out, r, p.a); break;
+    case ReduceOp::ArgMax:
+    case ReduceOp::ArgMin: iout[r] = static_cast<int32_t>(p.i); break;
+    case ReduceOp::LogSumExp: st(out, r, p.a == -INFINITY || p.a == INFINITY ? p.a : p.a + log(p.b)); break;
+    case ReduceOp::Var: st(out, r, (double(k) - corr) > 0 ? p.b / (double(k) - corr) : NAN); break;
+    default: break;
+  }
+}
+
 template <typename T>
 __global__ void reduce_kernel(ReduceOp op, const T* __restrict__ x, T* out, int32_t* iout, int64_t rows, int64_t k,
                               double corr, int tpr) {
   const int rpb = blockDim.x / tpr;
   const int t = threadIdx.x % tpr;
-  Combine c = kSum;
-  if (op == ReduceOp::Max || op == ReduceOp::ArgMax) c = kMax;
-  else if (op == ReduceOp::Min || op == ReduceOp::ArgMin) c = kMin;
-  else if (op == ReduceOp::LogSumExp) c = kLse;
-  else if (op == ReduceOp::Var) c = kVar;
+  const Combine c = combine_of(op);
   for (int64_t r0 = static_cast<int64_t>(blockIdx.x) * rpb; r0 < rows; r0 += static_cast<int64_t>(gridDim.x) * rpb) {
     const int64_t r = r0 + threadIdx.x / tpr;  // rows past the end still join the shuffles
     const bool live = r < rows;
-    const T* row = x + (live ? r : 0) * k;
-    Partial p;
-    if (c == kMax || c == kMin) p = {k > 0 ? ld(row, 0) : 0.0, 0, 0, 0};
-    else if (c == kLse) p = {-INFINITY, 0, 0, 0};
-    else p = {0, 0, 0, 0};
-    for (int64_t i = t; live && i < k; i += tpr) {
-      double v = ld(row, i);
-      if (c == kSum) p.a += v;
-      else if (c == kVar) p = combine(kVar, p, Partial{v, 0, 1, 0});
-      else if (c == kLse) p = combine(kLse, p, Partial{v, 1.0, 0, 0});
-      else p = combine(c, p, Partial{v, 0, 0, i});
-    }
+    Partial p = range_partial(c, x + (live ? r : 0) * k, 0, k, t, tpr, live);
     p = group_reduce(c, p, tpr);
-    if (live && t == 0) {
-      switch (op) {
-        case ReduceOp::Sum: st(out, r, p.a); break;
-        case ReduceOp::Mean: st(out, r, k ? p.a / k : NAN); break;
-        case ReduceOp::Max:
-        case ReduceOp::Min: st(out, r, p.a); break;
-        case ReduceOp::ArgMax:
-        case ReduceOp::ArgMin: iout[r] = static_cast<int32_t>(p.i); break;
-        case ReduceOp::LogSumExp: st(out, r, p.a == -INFINITY || p.a == INFINITY ? p.a : p.a + log(p.b)); break;
-        case ReduceOp::Var: st(out, r, (double(k) - corr) > 0 ? p.b / (double(k) - corr) : NAN); break;
-        default: break;
-      }
-    }
+    if (live && t == 0) finish(op, p, out, iout, r, k, corr);
   }
+}
+
+// Few long rows (a whole-tensor sum, a norm): one block per row would leave the GPU idle, so each
+// row is cut into `splits` segments of `seg` elements; block (s, r) writes the partial of segment
+// s of row r, and split_finish_kernel folds a row's partials in a fixed tree (the result depends
+// on the shape only, never on timing).
+template <typename T>
+__global__ void split_partial_kernel(ReduceOp op, const T* __restrict__ x, Partial* parts, int64_t k, int64_t seg,
+                                     int splits) {
+  const int64_t r = blockIdx.y;
+  const int s = blockIdx.x;
+  const Combine c = combine_of(op);
+  const int64_t begin = s * seg, end = min(k, begin + seg);
+  Partial p = range_partial(c, x + r * k, begin, end, threadIdx.x, blockDim.x, true);
+  p = group_reduce(c, p, blockDim.x);
+  if (threadIdx.x == 0) parts[r * splits + s] = p;
+}
+
+template <typename T>
+__global__ void split_finish_kernel(ReduceOp op, const Partial* __restrict__ parts, T* out, int32_t* iout, int64_t rows,
+                                    int64_t k, double corr, int splits) {
+  const int64_t r = blockIdx.x;
+  const Combine c = combine_of(op);
+  const Partial* pr = parts + r * splits;
+  Partial p;
+  if (static_cast<int>(threadIdx.x) < splits) {
+    p = pr[threadIdx.x];
+    for (int i = threadIdx.x + blockDim.x; i < splits; i += blockDim.x) p = combine(c, p, pr[i]);
+  } else {  // a neutral partial: a segment's own extreme again, or the empty sum / lse / moments
+    p = (c == kMax || c == kMin) ? pr[0] : c == kLse ? Partial{-INFINITY, 0, 0, 0} : Partial{0, 0, 0, 0};
+  }
+  p = group_reduce(c, p, blockDim.x);
+  if (threadIdx.x == 0) finish(op, p, out, iout, r, k, corr);
 }
 
 __global__ void reduce_int_kernel(ReduceOp op, const int32_t* __restrict__ x, int32_t* out, int64_t rows, int64_t k) {
@@ -187,6 +237,15 @@ __global__ void softmax_bwd_kernel(const T* __restrict__ y, const T* __restrict_
 
 cudaStream_t stream() { return static_cast<cudaStream_t>(cuda::stream(0)); }
 int tpr_for(int64_t k) { return k <= 1024 ? 32 : 256; }
+// Segments per row for the split path: rows of >= 64K elements when there are too few rows to
+// fill the GPU (fewer than 1024), each segment >= 16K elements, about 2048 blocks in all. A
+// function of the shape only, so results never depend on the device.
+int splits_for(int64_t rows, int64_t k) {
+  if (k < 65536 || rows >= 1024) return 1;
+  const int64_t by_size = k / 16384;
+  const int64_t by_grid = std::max<int64_t>(1, 2048 / rows);
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({by_size, by_grid, 65535})));
+}
 int64_t blocks_for(int64_t rows, int tpr) {
   return std::max<int64_t>(1, std::min<int64_t>((rows * tpr + 255) / 256, 132 * 16));
 }
@@ -200,6 +259,25 @@ void reduce_rows_cuda(ReduceOp op, const Tensor& x, int64_t rows, int64_t k, dou
   } else {
     const int tpr = tpr_for(k);
     int32_t* iout = out.dtype == DType::I32 ? out.ptr<int32_t>() : nullptr;
+    const int splits = splits_for(rows, k);
+    if (splits > 1) {
+      const int64_t seg = (k + splits - 1) / splits;
+      const int n = static_cast<int>((k + seg - 1) / seg);  // every segment non-empty
+      const char* name = reduce_op_name(op);
+      const size_t bytes = static_cast<size_t>(rows) * n * sizeof(Partial);
+      Partial* parts = static_cast<Partial*>(cuda::alloc(name, bytes, 0));
+      const dim3 grid(static_cast<unsigned>(n), static_cast<unsigned>(rows));
+      if (x.dtype == DType::F32) {
+        split_partial_kernel<float><<<grid, 256, 0, stream()>>>(op, x.ptr<float>(), parts, k, seg, n);
+        split_finish_kernel<float><<<static_cast<unsigned>(rows), 256, 0, stream()>>>(op, parts, iout ? nullptr : out.ptr<float>(), iout, rows, k, p, n);
+      } else {
+        split_partial_kernel<uint16_t><<<grid, 256, 0, stream()>>>(op, x.ptr<uint16_t>(), parts, k, seg, n);
+        split_finish_kernel<uint16_t><<<static_cast<unsigned>(rows), 256, 0, stream()>>>(op, parts, iout ? nullptr : out.ptr<uint16_t>(), iout, rows, k, p, n);
+      }
+      cuda::free(parts, bytes, 0);  // stream-ordered reuse: later work on this stream runs after the kernels
+      cuda::check_launch(name);
+      return;
+    }
     if (x.dtype == DType::F32)
       reduce_kernel<float><<<blocks_for(rows, tpr), 256, 0, stream()>>>(op, x.ptr<float>(), iout ? nullptr : out.ptr<float>(), iout, rows, k, p, tpr);
     else
