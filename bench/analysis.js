@@ -66,12 +66,15 @@ function framesModel(hs) {
   const rows = [];
   const results = { machine: machine(ms), date: new Date().toISOString(), device, config: { N, D, layers: L + 1, seeds: 3, steps: STEPS, utterances: U }, cases: {} };
   const opts = { seeds: 3, calibrate: args.includes('--calibrate'), estimator: { steps: STEPS }, device };
+  console.log(`corrected protocol: ${L + 1} layers x 3 seeds, ${STEPS} steps, N ${N} on ${device} ...`);
   let t0 = Date.now();
   const r = await ms.analysis.layerwiseMiFromFrames({ x: hs[0], layers: hs }, opts);
   ms.synchronize();
   const wall = (Date.now() - t0) / 1000;
   results.cases.corrected = { seconds: wall, timings: r.timings, values: r.layers.map((l) => l.ixt.nats) };
-  const cmp = (key) => (ref && ref[key] ? `${ref[key].toFixed(1)} s` : '-');
+  // a reference that timed k layers and scaled (--time-layers) says so
+  const timed = (key) => (key === 'paperSeconds' ? ref.paperLayersTimed : ref.correctedLayersTimed);
+  const cmp = (key) => (ref && ref[key] ? `${ref[key].toFixed(1)} s${timed(key) && timed(key) < (key === 'paperSeconds' ? L : L + 1) ? ` (${timed(key)} layer(s) timed, scaled)` : ''}` : '-');
   const ratio = (key, goal) => (ref && ref[key] ? `${(ref[key] / wall).toFixed(1)}x faster${goal ? ` (goal ${goal}x)` : ''}` : '-');
   rows.push({
     case: `corrected: ${L + 1} layers x 3 seeds SMILE, ${STEPS} steps`, device, shape: `N ${N}, d ${D} -> PCA 16`,
