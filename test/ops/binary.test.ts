@@ -3,7 +3,9 @@ import { gradCheck, ops, tensor, Tensor } from '../../lib';
 import { testDevices } from '../helpers/devices';
 import { broadcastApply, closeness, randomArray } from '../helpers/reference';
 
-const pairs: [number[], number[]][] = [[[7], [7]], [[129, 7], [7]], [[3, 1, 5], [1, 4, 1]], [[2, 3], []], [[2049], [1]]];
+const pairs: [number[], number[]][] = [[[7], [7]], [[129, 7], [7]], [[3, 1, 5], [1, 4, 1]], [[2, 3], []], [[2049], [1]],
+  // row / column broadcasts on either side (the CUDA fast layouts), scalar first
+  [[7], [129, 7]], [[129, 1], [129, 7]], [[129, 7], [129, 1]], [[], [2049]]];
 const fns: Record<string, [(a: Tensor, b: Tensor) => Tensor, (x: number, y: number) => number, number]> = {
   sub: [ops.sub, (x, y) => x - y, 0],
   div: [ops.div, (x, y) => x / y, 0.5],

@@ -19,6 +19,10 @@ const shapePairs: [number[], number[]][] = [
   [[2049, 129], [129]],
   [[2049, 129], [2049, 1]],
   [[33, 2049], [33, 2049]],
+  // the CUDA fast layouts: a row or a column broadcast on either side
+  [[7], [2049, 7]],
+  [[2049, 1], [2049, 33]],
+  [[3, 5, 1], [3, 5, 129]],
 ];
 
 const fns = { add: (x: number, y: number) => x + y, mul: (x: number, y: number) => x * y };
@@ -38,7 +42,7 @@ describe.each(testDevices)('add/mul on %s', (device) => {
       expect(maxRelError(out.dataSync(), ref.data, 1e-30)).toBeLessThanOrEqual(2 ** -24);
     });
 
-    test.each(shapePairs.slice(0, 6))('bfloat16 %j with %j rounds once', (sa, sb) => {
+    test.each(shapePairs)('bfloat16 %j with %j rounds once', (sa, sb) => {
       const na = sa.reduce((p, d) => p * d, 1);
       const nb = sb.reduce((p, d) => p * d, 1);
       const a = Float32Array.from(randomArray(na, 10), bf16Round);
