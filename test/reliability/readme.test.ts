@@ -87,6 +87,11 @@ describe('README figures are the committed bench/results', () => {
     const scan = (dtype: string, i: 0 | 1): number[] =>
       sc.filter((c: { dtype: string }) => c.dtype === dtype).map((c: { mambaH200: number[]; fwdMs: number; fwdBwdMs: number }) => c.mambaH200[i] / (i ? c.fwdBwdMs : c.fwdMs));
     const first = sc.find((c: { dtype: string }) => c.dtype === 'bfloat16');
+    const hb = Object.fromEntries(json('hubert-NVIDIA-H100-80GB-HBM3.json').rows.map((r: { row: string }) => [r.row, r]));
+    const md = json('models-paper-NVIDIA-H100-80GB-HBM3.json').cases;
+    const tg = json('trainer_overhead-NVIDIA-H100-80GB-HBM3.json').cuda;
+    const tcpu = json('trainer_overhead-cpu.json').cpu;
+    const km = hb['kmeans-gpu'];
     const expected = [
       `per-call overhead of a 1-element \`add\` ${f(cpu.overhead.cpu.addDispose * 1e6, 1)} µs`,
       `256 MiB from a Float32Array into a tensor ${f(cpu.copy['tensor(Float32Array) -> cpu'].GBps, 1)} GB/s and back through \`dataSync()\` ${f(cpu.copy['dataSync() cpu -> Float32Array'].GBps, 1)} GB/s`,
@@ -102,6 +107,11 @@ describe('README figures are the committed bench/results', () => {
       `${span(attn((k) => k.endsWith('keylen'), 'fwd_ms'))} / ${span(attn((k) => k.endsWith('keylen'), 'fwdbwd_ms'))} with key lengths`,
       `${span(scan('bfloat16', 0))} forward and ${span(scan('bfloat16', 1))} forward+backward in bf16, ${span(scan('float32', 0))} / ${span(scan('float32', 1))} in\nfloat32`,
       `bf16: ${f(first.fwdMs, 2)} / ${f(first.fwdBwdMs, 2)} ms against ${f(first.mambaH200[0], 2)} / ${f(first.mambaH200[1], 2)} ms`,
+      `${f(md['ctc/transformer'].ms, 1)} ms Transformer, ${f(md['ctc/mamba'].ms, 1)} ms Mamba, ${f(md['ctc/conbimamba'].ms, 1)} ms ConBiMamba`,
+      `${f(hb['pretrain transformer'].ms, 1)} ms against torchaudio's ${f(hb['pretrain transformer'].ref, 1)} ms (${f(hb['pretrain transformer'].ref / hb['pretrain transformer'].ms, 2)}×)`,
+      `ConBiMamba ${f(hb['pretrain conbimamba'].ms, 1)} ms against ${f(hb['pretrain conbimamba'].ref, 1)} ms`,
+      `fit ${f(km.ref.fit_s / km.fitS, 2)}× and predict ${f(km.ref.predict_s / km.predictS, 2)}× PyTorch`,
+      `the trainer adds ${f((tg.overheadRatio - 1) * 100, 1)} % to a small model's step on CUDA (goal 3 %) and ${f(Math.max(0, (tcpu.overheadRatio - 1) * 100), 1)} % on the CPU`,
     ];
     // Line breaks in the README are free: compare with whitespace runs collapsed.
     const flat = (t: string): string => t.replace(/\s+/g, ' ');
