@@ -91,12 +91,14 @@ function pretrainRow(type) {
   }
   const t = median(ts);
   const r = ref && ref.pretrain && ref.pretrain[type];
+  const rp = ref && ref.pretrainParams && ref.pretrainParams[type];
   const params = model.numParameters();
   features.dispose();
   return {
     row: `pretrain ${type}`, shape: `8 × 10 s, ${(params / 1e6).toFixed(1)}M params`, 'step ms': t.toFixed(1),
-    'audio s/s': ((B * S) / 16000 / (t / 1000)).toFixed(1), ref: r ? `${r.toFixed(1)} ms (torch)` : '-', ratio: r ? `${(r / t).toFixed(2)}x torch` : '-',
-    json: { type, ms: t, params, ref: r || null },
+    'audio s/s': ((B * S) / 16000 / (t / 1000)).toFixed(1),
+    ref: r ? `${r.toFixed(1)} ms (torch${rp ? `, ${(rp / 1e6).toFixed(1)}M params` : ''})` : '-', ratio: r ? `${(r / t).toFixed(2)}x torch` : '-',
+    json: { type, ms: t, params, ref: r || null, refParams: rp || null },
   };
 }
 

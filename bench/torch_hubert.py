@@ -8,13 +8,15 @@
                --sklearn its full fairseq-style fit is timed too, when sklearn is installed)
   kmeans-gpu   the same in PyTorch on CUDA, 1M x 768, K = 500
   pretrain     one HuBERT base step (forward + backward + AdamW) at 8 x 10 s, bf16 autocast:
-               torchaudio.models.hubert_pretrain_base() for 'transformer'; for the Mamba-based
-               types the same model with its Transformer layers swapped for PyTorch BiMamba
-               layers (the chunked scan of bench/torch_selective_scan.py), as the paper does
+               torchaudio.models.hubert_pretrain_base() for 'transformer'; for the other types
+               the same model with its Transformer layers swapped: torchaudio ConformerLayer
+               (conformer), pre-norm residual Mamba / ExtBiMamba (mamba, bimamba), and the
+               paper's TransBiMamba / ConBiMamba layers, the Mamba mixers in PyTorch with the
+               chunked scan of bench/torch_selective_scan.py
 
     python3 bench/torch_hubert.py out.json [--rows kmeans-cpu,kmeans-gpu,pretrain] [--steps 100] [--sklearn]
 
-Writes {"kmeans": {row: {fit_s, predict_s, impl}}, "pretrain": {type: ms}}.
+Writes {"kmeans": {row: {fit_s, predict_s, impl}}, "pretrain": {type: ms}, "pretrainParams": {type: n}}.
 """
 import argparse
 import json
@@ -154,6 +156,9 @@ def kmeans_gpu(steps):
     return {"fit_s": fit, "predict_s": statistics.median(ts), "impl": f"torch {torch.__version__}"}
 
 
+PRETRAIN_PARAMS = {}  # type -> parameter count of the PyTorch model (to set beside ours)
+
+
 def pretrain(types):
     import torch
     import torch.nn as nn
@@ -195,14 +200,38 @@ def pretrain(types):
             x = x + 0.5 * self.ffn2(x)
             return self.final(x), None
 
+    class ConformerLayerT(nn.Module):
+        """torchaudio ConformerLayer (d 768, FFN 3072, 12 heads, depthwise k 31) in the encoder's (B, T, C) layout."""
+
+        def __init__(self, d, ffn):
+            super().__init__()
+            self.base = torchaudio.models.conformer.ConformerLayer(d, ffn, 12, 31, dropout=0.1)
+
+        def forward(self, x, attention_mask=None, position_bias=None, key_padding_mask=None):
+            return self.base(x.transpose(0, 1), None).transpose(0, 1), None
+
+    class MambaBlockT(nn.Module):
+        """Pre-norm residual Mamba (the library's MambaLayer); with bi, the ExtBiMamba mixer (BiMambaLayer)."""
+
+        def __init__(self, d, bi):
+            super().__init__()
+            self.norm, self.mixer = nn.LayerNorm(d), (BiMambaT(d) if bi else MambaT(d))
+
+        def forward(self, x, attention_mask=None, position_bias=None, key_padding_mask=None):
+            return x + self.mixer(self.norm(x)), None
+
     B, S, T = 8, 160000, 499  # 10 s at 16 kHz -> 499 CNN frames (torchaudio wants labels at the model rate)
-    out = {}
+    out, params = {}, PRETRAIN_PARAMS
     for name in types:
         model = torchaudio.models.hubert_pretrain_base()
         if name == "transbimamba":
             model.wav2vec2.encoder.transformer.layers = nn.ModuleList([TransBiMambaLayerT(768, 3072) for _ in range(12)])
         elif name == "conbimamba":
             model.wav2vec2.encoder.transformer.layers = nn.ModuleList([ConBiMambaLayerT(768, 3072) for _ in range(12)])
+        elif name == "conformer":
+            model.wav2vec2.encoder.transformer.layers = nn.ModuleList([ConformerLayerT(768, 3072) for _ in range(12)])
+        elif name in ("mamba", "bimamba"):
+            model.wav2vec2.encoder.transformer.layers = nn.ModuleList([MambaBlockT(768, name == "bimamba") for _ in range(12)])
         elif name != "transformer":
             continue
         model = model.cuda().train()
@@ -228,7 +257,8 @@ def pretrain(types):
             s.record(); step(); e.record(); e.synchronize()
             ts.append(s.elapsed_time(e))
         out[name] = statistics.median(ts)
-        print("pretrain", name, out[name], "ms", flush=True)
+        params[name] = sum(p.numel() for p in model.parameters())
+        print("pretrain", name, out[name], "ms", params[name], "params", flush=True)
         del model, opt
         torch.cuda.empty_cache()
     return out
@@ -256,7 +286,8 @@ def main():
                 res["kmeans"]["kmeans-gpu"] = kmeans_gpu(a.steps)
                 print("kmeans-gpu", res["kmeans"]["kmeans-gpu"], flush=True)
             if "pretrain" in rows:
-                res["pretrain"] = pretrain(["transformer", "transbimamba", "conbimamba"])
+                res["pretrain"] = pretrain(["transformer", "conformer", "mamba", "bimamba", "conbimamba", "transbimamba"])
+                res["pretrainParams"] = PRETRAIN_PARAMS
     with open(a.out, "w") as f:
         json.dump(res, f, indent=2)
 
