@@ -3,12 +3,15 @@
 // STFT -> |X|^0.3 -> encoder -> learnable-sigmoid mask -> iSTFT, with the default losses
 // (compressed magnitude 0.9, complex 0.1, negative SI-SDR 0.02 through the iSTFT).
 //
-//   node bench/enhancement.js [--device cpu|cuda] [--steps 10] [--warmup 3] [--save [--force]]
+//   node bench/enhancement.js [--device cpu|cuda] [--paper] [--steps 10] [--warmup 3] [--save [--force]]
+//                             [--layers n] [--dmodel d] [--batch b] [--seconds s]
 //
 // Configs: cpu   2 layers, d 64, batch 2 x 1 s at 16 kHz (T = 161 frames of 201 bins)
 //          cuda  4 layers, d 64, batch 4 x 2 s (SEMamba's width and 2 s training crops; its
 //                TF-Mamba blocks also run over frequency, these encoders over time only), bf16
 //                autocast of the mask estimator
+//          paper 12 layers, d 512, batch 8 x 10 s (T = 1601 frames): the task-model issue's
+//                paper size, the same as bench/models.js --paper (JSON enhancement-paper-*)
 // Time per step is the median of --steps synchronised steps after --warmup; throughput is
 // utterances/s and seconds of audio per second. No PyTorch reference exists for this model
 // (SEMamba's code is a different network), so the reference and ratio columns are empty.
@@ -32,7 +35,13 @@ if (device === 'cuda' && !ms.cudaAvailable()) {
 }
 const STEPS = Number(arg('--steps', 10));
 const WARMUP = Number(arg('--warmup', 3));
-const cfg = device === 'cuda' ? { layers: 4, dModel: 64, batch: 4, seconds: 2 } : { layers: 2, dModel: 64, batch: 2, seconds: 1 };
+const paper = args.includes('--paper');
+const cfg = paper ? { layers: 12, dModel: 512, batch: 8, seconds: 10 }
+  : device === 'cuda' ? { layers: 4, dModel: 64, batch: 4, seconds: 2 } : { layers: 2, dModel: 64, batch: 2, seconds: 1 };
+if (args.includes('--layers')) cfg.layers = Number(arg('--layers'));
+if (args.includes('--dmodel')) cfg.dModel = Number(arg('--dmodel'));
+if (args.includes('--seconds')) cfg.seconds = Number(arg('--seconds'));
+if (args.includes('--batch')) cfg.batch = Number(arg('--batch'));
 const SR = 16000;
 const n = cfg.seconds * SR;
 
@@ -61,13 +70,13 @@ function batchOf() {
 
 const batch = batchOf();
 const rows = [];
-const results = { machine: machine(ms), date: new Date().toISOString(), device, config: { ...cfg, sampleRate: SR, nFft: 400, hop: 100 }, steps: STEPS, encoders: {} };
+const results = { machine: machine(ms), date: new Date().toISOString(), device, paper, config: { ...cfg, sampleRate: SR, nFft: 400, hop: 100 }, steps: STEPS, encoders: {} };
 for (const type of ms.models.ENCODER_TYPES) {
   let t = NaN;
   let params = 0;
   try {
     const model = new ms.models.MaskEnhancer({
-      encoder: { type, layers: cfg.layers, dModel: cfg.dModel, heads: 4, ffnDim: 4 * cfg.dModel, dropout: 0.1 }, seed: 1, device,
+      encoder: { type, layers: cfg.layers, dModel: cfg.dModel, heads: paper ? 8 : 4, ffnDim: 4 * cfg.dModel, dropout: 0.1 }, seed: 1, device,
     });
     params = model.numParameters();
     const opt = new ms.optim.AdamW(model.parameters(), { lr: 5e-4 });
@@ -100,7 +109,7 @@ const name = device === 'cuda' ? results.machine.gpus[0] || 'cuda' : 'cpu';
 printTable(`MaskEnhancer training step (forward + backward + AdamW) — ${name}${device === 'cuda' ? ', bf16 autocast' : ''}`,
   ['encoder', 'shape', 'params', 'ms/step', 'utt/s', 'audio s/s', 'reference', 'ratio'], rows);
 if (args.includes('--save')) {
-  const file = `enhancement-${name.replace(/[^A-Za-z0-9]+/g, '-')}.json`;
+  const file = `enhancement${paper ? '-paper' : ''}-${name.replace(/[^A-Za-z0-9]+/g, '-')}.json`;
   const dir = process.env.BENCH_OUT_DIR || path.join(__dirname, 'results');
   if (fs.existsSync(path.join(dir, file)) && !args.includes('--force')) {
     console.log(`\n${path.join(dir, file)} exists; not overwritten (pass --force to replace it)`);

@@ -19,6 +19,7 @@ step hubert 150 node bench/hubert.js --rows kmeans-gpu,pretrain --steps 100 --re
 step models 150 node bench/models.js --device cuda --paper --save
 step trainer-overhead 90 node bench/trainer_overhead.js --device cuda --save
 step enhancement 60 node bench/enhancement.js --device cuda --save
+step enhancement-paper 120 node bench/enhancement.js --device cuda --paper --save
 # the PyTorch loops time their first layer and scale (--time-layers; every layer does the same work)
 step torch-analysis 150 python3 bench/torch_analysis.py "$OUT/torch_analysis.json" --time-layers 1
 step analysis 180 node bench/analysis.js --ref "$OUT/torch_analysis.json" --device cuda --save ${ANALYSIS_PAPER:+--paper}
