@@ -14,7 +14,7 @@ export PATH=$PWD/node_modules/.bin:$PATH
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
 export BENCH_OUT_DIR="$OUT/results"
 step() { local name=$1 limit=$2; shift 2; if [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" $name "* ]]; then return; fi; echo "== $name ($(( $(date +%s) - t0 )) s)"; timeout "$limit" "$@" >"$OUT/$name.log" 2>&1; echo "   rc $?"; tail -${TAILN:-14} "$OUT/$name.log"; }
-step torch-hubert 120 python3 bench/torch_hubert.py "$OUT/torch_hubert.json" --rows kmeans-gpu,pretrain --steps 100
+step torch-hubert 200 python3 bench/torch_hubert.py "$OUT/torch_hubert.json" --rows kmeans-gpu,pretrain --steps 100
 step hubert 150 node bench/hubert.js --rows kmeans-gpu,pretrain --steps 100 --ref "$OUT/torch_hubert.json" --save
 step models 150 node bench/models.js --device cuda --paper --save
 step trainer-overhead 90 node bench/trainer_overhead.js --device cuda --save
