@@ -5,16 +5,8 @@
 # the trainer-overhead bench on CUDA (#15: where fit's extra host time goes). Everything comes
 # back in $OUT/all.tgz, refreshed after each phase.   run: bash scripts/device-next.sh   (carry [".device"])
 set -uo pipefail
-OUT0=${OUT:-/tmp/ms-out}
-W=/tmp/w
-rm -rf "$W"; mkdir -p "$W/prof" "$OUT0"
-snap() { tar czf "$OUT0/all.tgz" -C /tmp w; }
-t0=$(date +%s)
-bash .device/setup >"$W/setup.log" 2>&1 || { tail -20 "$W/setup.log"; exit 1; }
-export PATH=$PWD/node_modules/.bin:$PATH
-CMAKE_CUDA_ARCHITECTURES=90 node scripts/build-addon.js >"$W/build.log" 2>&1 || { tail -40 "$W/build.log"; snap; exit 1; }
-npx tsc -p tsconfig.build.json >"$W/tsc.log" 2>&1 || echo "tsc errors (tsc.log)"
-echo "build done at $(( $(date +%s) - t0 )) s"
+source scripts/device-lib.sh
+dev_begin || exit 1
 OUT=$W/bench BENCH_ONLY="torch-analysis analysis torch-hubert hubert enhancement-paper" TAILN=20 bash scripts/device-bench.sh; snap
 timeout 40 node --cpu-prof --cpu-prof-dir="$W/prof" bench/trainer_overhead.js --device cuda --quick >"$W/trainer-prof.log" 2>&1; tail -3 "$W/trainer-prof.log"; snap
 echo "total $(( $(date +%s) - t0 )) s"

@@ -4,15 +4,11 @@
 # CPU-only reproduce/install/fuzz files and the long MI sweep), and the models/hubert benchmarks.
 #   OUT=... [MS_FIXTURES=1] [MS_BENCH=1] [JEST_LIMIT=s] [JEST_PATHS="test/x test/y"] bash scripts/device-session.sh
 set -uo pipefail
+source scripts/device-lib.sh
 OUT=${OUT:-/tmp/ms-out}
 mkdir -p "$OUT"
 t0=$(date +%s)
-bash .device/setup >"$OUT/setup.log" 2>&1 || { tail -20 "$OUT/setup.log"; exit 1; }
-export PATH=$PWD/node_modules/.bin:$PATH
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
-CMAKE_CUDA_ARCHITECTURES=90 node scripts/build-addon.js >"$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
-echo "build done at $(( $(date +%s) - t0 )) s"
-npx tsc -p tsconfig.build.json >"$OUT/tsc.log" 2>&1 || echo "tsc errors (tsc.log)"
+dev_setup "$OUT" || exit 1
 if [ "${MS_FIXTURES:-0}" = "1" ]; then
 (python3 scripts/fixtures/models_parity.py --out test/fixtures/models && python3 scripts/fixtures/hubert_parity.py --out test/fixtures/hubert) >"$OUT/fixtures.log" 2>&1 || tail -20 "$OUT/fixtures.log"
 tar czf "$OUT/fixtures.tgz" test/fixtures/models test/fixtures/hubert 2>/dev/null

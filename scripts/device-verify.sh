@@ -5,17 +5,8 @@
 # cut short still returns what finished).
 #   run: bash scripts/device-verify.sh            (carry [".device"])
 set -uo pipefail
-OUT0=${OUT:-/tmp/ms-out}
-W=/tmp/w
-rm -rf "$W"; mkdir -p "$W/results" "$OUT0"
-snap() { tar czf "$OUT0/all.tgz" -C /tmp w; }
-t0=$(date +%s)
-bash .device/setup >"$W/setup.log" 2>&1 || { tail -20 "$W/setup.log"; exit 1; }
-export PATH=$PWD/node_modules/.bin:$PATH
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$W/gpu.txt"
-CMAKE_CUDA_ARCHITECTURES=90 node scripts/build-addon.js >"$W/build.log" 2>&1 || { tail -40 "$W/build.log"; snap; exit 1; }
-echo "build done at $(( $(date +%s) - t0 )) s"
-npx tsc -p tsconfig.build.json >"$W/tsc.log" 2>&1 || echo "tsc errors (tsc.log)"
+source scripts/device-lib.sh
+dev_begin || exit 1
 timeout 60 node scripts/probe-kmeans.js >"$W/probe-kmeans.log" 2>&1; cat "$W/probe-kmeans.log"
 timeout 60 node scripts/probe-trainer.js cuda >"$W/probe-trainer.log" 2>&1; cat "$W/probe-trainer.log"
 BENCH_OUT_DIR=$W/results timeout 90 node bench/trainer_overhead.js --device cuda >"$W/trainer-overhead.log" 2>&1; tail -6 "$W/trainer-overhead.log"; snap
