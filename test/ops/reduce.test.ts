@@ -1,7 +1,7 @@
 // Reductions over any dims (keepdim), softmax/logSoftmax: forward vs float64, gradients.
 import { gradCheck, ops, tensor, Tensor } from '../../lib';
 import { testDevices } from '../helpers/devices';
-import { closeness, randomArray } from '../helpers/reference';
+import { bf16Round, closeness, randomArray } from '../helpers/reference';
 
 const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
 
@@ -227,5 +227,18 @@ describe.each(testDevices)('long rows (split into segments on CUDA) on %s', (dev
       expect(Math.abs(va[r] / (v / (k - 1)) - 1)).toBeLessThan(1e-5);
       expect(Math.abs(lse[r] - (big + Math.log(e)))).toBeLessThan(1e-5 * Math.abs(big + Math.log(e)));
     }
+  });
+
+  test('bfloat16 rows of 200003: argmax across segments, sum and max rounded once to bf16', () => {
+    const k = 200003;
+    const a = Float32Array.from(randomArray(k, 4), (v) => bf16Round(v));
+    a[150000] = 64; a[120000] = 64; // tie: the first wins
+    const t = tensor(a, [1, k], { device, dtype: 'bfloat16' });
+    expect(ops.argmax(t, 1).dataSync()[0]).toBe(120000);
+    expect(ops.max(t, 1).dataSync()[0]).toBe(64);
+    let s = 0;
+    for (let i = 0; i < k; ++i) s += a[i];
+    const got = ops.sum(t, 1).dataSync()[0];
+    expect(Math.abs(got - s)).toBeLessThanOrEqual(Math.abs(s) * 2 ** -8 + 1e-3); // one bf16 rounding of a float64-accurate sum
   });
 });
