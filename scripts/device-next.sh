@@ -8,6 +8,7 @@ set -uo pipefail
 source scripts/device-lib.sh
 dev_begin || exit 1
 OUT=$W/bench BENCH_ONLY="torch-analysis analysis torch-hubert hubert enhancement-paper" TAILN=20 bash scripts/device-bench.sh; snap
+timeout 60 node scripts/probe-trainer.js cuda >"$W/probe-trainer.log" 2>&1; cat "$W/probe-trainer.log"
 timeout 40 node --cpu-prof --cpu-prof-dir="$W/prof" bench/trainer_overhead.js --device cuda --quick >"$W/trainer-prof.log" 2>&1; tail -3 "$W/trainer-prof.log"
 node scripts/prof-summary.js "$W"/prof/*.cpuprofile >"$W/trainer-prof-summary.txt" 2>&1; head -60 "$W/trainer-prof-summary.txt"; snap
 echo "total $(( $(date +%s) - t0 )) s"

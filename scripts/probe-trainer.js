@@ -23,6 +23,14 @@ const variants = {
   '+ norm & read together': (m, bt) => { ms.tidy(() => { const l = ops.mseLoss(m.f(bt.x), bt.y); l.backward(); optim.clipGradNormAndRead(m.params, Infinity, [l]); }); m.opt.step(); m.opt.zeroGrad(); },
   'bf16: bare': (m, bt) => { ms.tidy(() => { const l = ms.autocast('bfloat16', () => ops.mseLoss(m.f(bt.x), bt.y)); l.item(); l.backward(); }); m.opt.step(); m.opt.zeroGrad(); },
   'bf16: norm & read together': (m, bt) => { ms.tidy(() => { const l = ms.autocast('bfloat16', () => ops.mseLoss(m.f(bt.x), bt.y)); l.backward(); optim.clipGradNormAndRead(m.params, Infinity, [l]); }); m.opt.step(); m.opt.zeroGrad(); },
+  // what Trainer.step does, inline: tidy { autocast(loss); backward; detach }, then norm & read, step, zeroGrad
+  'bf16: trainer-like inline': (m, bt) => {
+    const l = ms.tidy(() => { const x = ms.autocast('bfloat16', () => ops.mseLoss(m.f(bt.x), bt.y)); x.backward(); return x.detach(); });
+    optim.clipGradNormAndRead(m.params, Infinity, [l]);
+    l.dispose();
+    m.opt.step(); m.opt.zeroGrad();
+  },
+  'bf16: no mid-step read': (m, bt) => { ms.tidy(() => { const l = ms.autocast('bfloat16', () => ops.mseLoss(m.f(bt.x), bt.y)); l.backward(); }); m.opt.step(); m.opt.zeroGrad(); },
   '+ norm, no read': (m, bt) => { ms.tidy(() => { const l = ops.mseLoss(m.f(bt.x), bt.y); l.backward(); optim.clipGradNorm(m.params, Infinity); }); m.opt.step(); m.opt.zeroGrad(); },
 };
 const models = Object.fromEntries(Object.keys(variants).map((k) => [k, mk()]));
