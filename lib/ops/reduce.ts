@@ -4,7 +4,9 @@
  * The reduced dims are moved to the end (a permuted view, copied contiguous when needed) and the
  * native row kernels reduce each row: x (..kept.., ..reduced..) -> (R, K) -> (R). Accumulation is
  * in double. Shapes: x (d0, ..., dn); dims ⊆ {0..n}; out = x's shape without (or with size-1 at)
- * the reduced dims.
+ * the reduced dims. On the CPU, a sum or mean over one run of leading or middle dims of a
+ * contiguous tensor (a bias gradient: (N, C) over N) reads it in place as (outer, K, inner)
+ * instead: the transposed copy cost 6x the sum itself at (600, 576).
  */
 import { native } from '../native';
 import { record } from '../autograd/tape';
@@ -19,6 +21,8 @@ interface Plan {
   rows: number;
   k: number;
   perm: number[];
+  /** The reduced dims as one run [a, b] of consecutive dims: (outer, k, inner) sizes, else null. */
+  cols: { outer: number; inner: number } | null;
   outShape: number[];   // without reduced dims
   keepShape: number[];  // reduced dims as 1
 }
@@ -29,10 +33,12 @@ function plan(op: string, x: Tensor, dims: number | readonly number[] | undefine
   const red = nd === 0 ? (normDims(op, dims, nd), []) : normDims(op, dims, nd);
   const kept = Array.from({ length: nd }, (_, i) => i).filter((i) => !red.includes(i));
   const shape = x.shape;
+  const run = red.length > 0 && red.every((d, i) => i === 0 || d === red[i - 1] + 1);
   return {
     rows: prod(kept.map((i) => shape[i])),
     k: prod(red.map((i) => shape[i])),
     perm: [...kept, ...red],
+    cols: run ? { outer: prod(shape.slice(0, red[0])), inner: prod(shape.slice(red[red.length - 1] + 1)) } : null,
     outShape: kept.map((i) => shape[i]),
     keepShape: shape.map((d, i) => (red.includes(i) ? 1 : d)),
   };
@@ -45,7 +51,24 @@ function rowsOf(x: Tensor, p: Plan): Tensor {
   return c;
 }
 
+/** x's strides are row-major (size-1 dims free), as the native is_contiguous. */
+function rowMajor(x: Tensor): boolean {
+  const [strides] = x._layoutOf('reduce');
+  const shape = x.shape;
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; --i) {
+    if (shape[i] !== 1 && strides[i] !== s) return false;
+    s *= shape[i];
+  }
+  return true;
+}
+
 function rawReduce(name: ReduceName, x: Tensor, p: Plan, param = 0): Tensor {
+  // CPU sums/means over leading or middle dims of a contiguous tensor (bias gradients, batch
+  // means) read it in place; the row path would first copy it transposed.
+  if (p.cols && p.cols.inner > 1 && (name === 'sum' || name === 'mean') && x.device === 'cpu' && x.dtype !== 'int32' && rowMajor(x)) {
+    return wrap(native.reduceCols(reduceCode(name), x.handle(name), p.cols.outer, p.k, p.cols.inner, recycled()));
+  }
   const rows = rowsOf(x, p);
   const r = wrap(native.reduceRows(reduceCode(name), rows.handle(name), p.rows, p.k, param, recycled()));
   if (rows !== x) rows.dispose();

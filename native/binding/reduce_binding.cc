@@ -30,6 +30,18 @@ Napi::Value ReduceRows(const Napi::CallbackInfo& info) {
   return a.wrap(info.Env(), ms::reduce_rows(op, x, rows, k, p, a.acct), info[5]);
 }
 
+// reduceCols(op, x, outer, k, inner, recycle?): sum/mean over the middle axis of (outer, k, inner), CPU.
+Napi::Value ReduceCols(const Napi::CallbackInfo& info) {
+  double c = number_arg("reduce", "op code", info[0]);
+  if (!(c >= 0 && c < static_cast<int>(ms::ReduceOp::Count))) ms::fail("reduce", "unknown op code");
+  ms::ReduceOp op = static_cast<ms::ReduceOp>(static_cast<int>(c));
+  const char* name = ms::reduce_op_name(op);
+  Addon& a = addon(info.Env());
+  const ms::Tensor& x = tensor_arg(name, "x", info[1]);
+  int64_t outer = count_arg(name, "outer", info[2]), k = count_arg(name, "k", info[3]), inner = count_arg(name, "inner", info[4]);
+  return a.wrap(info.Env(), ms::reduce_cols(op, x, outer, k, inner, a.acct), info[5]);
+}
+
 // softmaxRows(x, rows, k, log, recycle?)
 Napi::Value SoftmaxRows(const Napi::CallbackInfo& info) {
   bool lg = info[3].ToBoolean();
@@ -55,6 +67,7 @@ Napi::Value SoftmaxRowsBackward(const Napi::CallbackInfo& info) {
 
 void register_reduce(Napi::Env env, Napi::Object exports) {
   exports.Set("reduceRows", Napi::Function::New<ReduceRows>(env, "reduceRows"));
+  exports.Set("reduceCols", Napi::Function::New<ReduceCols>(env, "reduceCols"));
   exports.Set("softmaxRows", Napi::Function::New<SoftmaxRows>(env, "softmaxRows"));
   exports.Set("softmaxRowsBackward", Napi::Function::New<SoftmaxRowsBackward>(env, "softmaxRowsBackward"));
 }

@@ -40,6 +40,8 @@ const cases: [number[], number[] | null][] = [
   [[4, 3000], [1]],
   // long rows, few of them: the CUDA split path (segments per row, then a fixed fold)
   [[70001], null], [[3, 70001], [1]], [[131079, 2], [0]],
+  // a run of leading or middle dims: the CPU column path (no transposed copy)
+  [[3, 129, 7], [1]], [[5, 2, 3, 7], [1, 2]], [[2, 1, 300], [0, 1]],
 ];
 
 describe.each(testDevices)('reductions on %s', (device) => {
@@ -186,6 +188,35 @@ describe.each(testDevices)('row extremes and sums against a scalar scan on %s', 
           const ok = got.am[r] === ia && got.an[r] === ib && same(got.mx[r], va) && same(got.mn[r], vb) && same(got.sm[r], s);
           expect({ seed0, k, r, ok: ok ? true : { row: Array.from(row), got: [got.am[r], got.an[r], got.mx[r], got.mn[r], got.sm[r]], want: [ia, ib, va, vb, s] } }).toEqual({ seed0, k, r, ok: true });
         }
+      }
+    }
+  });
+});
+
+describe.each(testDevices)('sums over leading and middle dims on %s', (device) => {
+  // On the CPU these read the tensor in place (one double accumulator per output, k order); the
+  // result must equal the permuted row path's up to one float32 rounding, in every dtype.
+  test.each([[[2400, 576], [0]], [[7, 129, 3], [1]], [[4, 5, 6, 7], [0, 1]]] as [number[], number[]][])('%j over %j: float32 and bf16', (shape, dims) => {
+    const n = size(shape);
+    const x = Float32Array.from(randomArray(n, 5));
+    for (const dtype of ['float32', 'bfloat16'] as const) {
+      const xs = dtype === 'bfloat16' ? Float32Array.from(x, bf16Round) : x;
+      const t = tensor(xs, shape, { device, dtype });
+      const ref = reduceRef(xs, shape, dims, refs.sum);
+      const got = ops.sum(t, dims).dataSync();
+      const tol = dtype === 'bfloat16' ? 2 ** -8 : 2 ** -23;
+      ref.data.forEach((r, i) => expect(Math.abs(got[i] - r)).toBeLessThanOrEqual(tol * Math.abs(r) + 1e-6));
+      const m = ops.mean(t, dims).dataSync();
+      const kk = dims.reduce((q, d) => q * shape[d], 1);
+      ref.data.forEach((r, i) => expect(Math.abs(m[i] - r / kk)).toBeLessThanOrEqual(tol * Math.abs(r / kk) + 1e-7));
+      // the gradient of a sum over the leading dims is ones of x's shape
+      if (dtype === 'float32') {
+        const empty = tensor(new Float32Array(0), [0, 5], { device });
+        expect(Array.from(ops.sum(empty, 0).dataSync())).toEqual([0, 0, 0, 0, 0]);
+        expect(Array.from(ops.mean(empty, 0).dataSync()).every(Number.isNaN)).toBe(true);
+        const v = tensor(xs, shape, { device, requiresGrad: true });
+        ops.sum(ops.mul(ops.sum(v, dims), 2)).backward();
+        expect(Array.from(v.grad!.dataSync()).every((g) => g === 2)).toBe(true);
       }
     }
   });

@@ -21,6 +21,13 @@ const char* reduce_op_name(ReduceOp op);
 
 Tensor reduce_rows(ReduceOp op, const Tensor& x, int64_t rows, int64_t k, double p,
                    const std::shared_ptr<Accounting>& acct);
+// Sum or mean over the middle axis of a contiguous (outer, K, inner) view -> (outer, inner), on
+// the CPU, without moving the reduced axis to the end first (a bias gradient sums a (N, C)
+// gradient over N: the row path paid a transposed copy of all of it). Double accumulators, one
+// per output element, added in k order: the result does not depend on the thread count.
+Tensor reduce_cols(ReduceOp op, const Tensor& x, int64_t outer, int64_t k, int64_t inner,
+                   const std::shared_ptr<Accounting>& acct);
+void reduce_cols_cpu(ReduceOp op, const Tensor& x, int64_t outer, int64_t k, int64_t inner, Tensor& out);
 Tensor softmax_rows(const Tensor& x, int64_t rows, int64_t k, bool log, const std::shared_ptr<Accounting>& acct);
 Tensor softmax_rows_backward(const Tensor& y, const Tensor& g, int64_t rows, int64_t k, bool log,
                              const std::shared_ptr<Accounting>& acct);

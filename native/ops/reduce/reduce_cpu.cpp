@@ -169,6 +169,41 @@ void reduce_rows_cpu(ReduceOp op, const Tensor& x, int64_t rows, int64_t k, doub
     case DType::I32: reduce_run<int32_t>(op, x, rows, k, p, out); break;
   }
 }
+namespace {
+// Columns [c0, c1) of slab o: acc[c] = sum over k of x[o][k][c], rows streamed in order (each
+// row's stretch is contiguous, so the loads vectorise and the accumulators stay in L1).
+template <typename T>
+void cols_block(const T* x, T* out, int64_t k, int64_t inner, int64_t c0, int64_t c1, bool mean) {
+  constexpr int64_t kW = 256;  // accumulators per block: 2 KiB of doubles
+  double acc[kW];
+  for (int64_t b0 = c0; b0 < c1; b0 += kW) {
+    const int64_t w = std::min(kW, c1 - b0);
+    std::fill(acc, acc + w, 0.0);
+    for (int64_t r = 0; r < k; ++r) {
+      const T* row = x + r * inner + b0;
+      for (int64_t c = 0; c < w; ++c) acc[c] += ld(row, c);
+    }
+    for (int64_t c = 0; c < w; ++c) st(out, b0 + c, mean ? (k ? acc[c] / k : NAN) : acc[c]);
+  }
+}
+}  // namespace
+
+void reduce_cols_cpu(ReduceOp op, const Tensor& x, int64_t outer, int64_t k, int64_t inner, Tensor& out) {
+  const bool mean = op == ReduceOp::Mean;
+  // Work items: (slab, 256-column block); each writes its own outputs.
+  const int64_t nb = (inner + 255) / 256, items = outer * nb;
+  const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, k * 256));
+  parallel_for(items, grain, [&](int64_t s, int64_t e) {
+    for (int64_t it = s; it < e; ++it) {
+      const int64_t o = it / nb, c0 = (it % nb) * 256, c1 = std::min(inner, c0 + 256);
+      if (x.dtype == DType::BF16)
+        cols_block(x.ptr<uint16_t>() + o * k * inner, out.ptr<uint16_t>() + o * inner, k, inner, c0, c1, mean);
+      else
+        cols_block(x.ptr<float>() + o * k * inner, out.ptr<float>() + o * inner, k, inner, c0, c1, mean);
+    }
+  });
+}
+
 void softmax_rows_cpu(const Tensor& x, int64_t rows, int64_t k, bool log, Tensor& out) {
   if (x.dtype == DType::BF16) softmax_run<uint16_t>(x, rows, k, log, out);
   else softmax_run<float>(x, rows, k, log, out);
