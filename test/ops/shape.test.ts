@@ -124,3 +124,41 @@ test('contiguous returns the same tensor when there is nothing to copy', () => {
   expect(c).not.toBe(y);
   expect(c.toArray()).toEqual([[1, 3], [2, 4]]);
 });
+
+describe.each(testDevices)('contiguous copies of permuted, transposed and expanded views on %s', (device) => {
+  // The CPU copies a transposed plane in 32 x 32 tiles (sizes here cross and straddle tiles); every
+  // element must land where a plain index walk puts it, in every dtype.
+  const walk = (data: ArrayLike<number>, shape: number[], perm: number[]): number[] => {
+    const st = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+    const out: number[] = [];
+    const ps = perm.map((d) => shape[d]);
+    const n = ps.reduce((a, b) => a * b, 1);
+    for (let i = 0; i < n; ++i) {
+      let r = i, off = 0;
+      for (let d = ps.length - 1; d >= 0; --d) { off += (r % ps[d]) * st[perm[d]]; r = Math.floor(r / ps[d]); }
+      out.push(data[off]);
+    }
+    return out;
+  };
+  test.each([
+    [[600, 576], [1, 0]], [[7, 129, 33], [0, 2, 1]], [[33, 7, 129], [2, 1, 0]], [[2, 3, 40, 9], [0, 3, 1, 2]], [[5, 64, 3, 8], [0, 2, 1, 3]], [[31, 33], [1, 0]],
+  ] as [number[], number[]][])('%j permuted %j: float32, bf16 and int32', (shape, perm) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const vals = Array.from({ length: n }, (_, i) => (i % 251) - 125);
+    for (const dtype of ['float32', 'bfloat16', 'int32'] as const) {
+      const x = tensor(dtype === 'int32' ? Int32Array.from(vals) : Float32Array.from(vals), shape, { device, dtype });
+      const c = ops.contiguous(ops.permute(x, perm));
+      expect(c.shape).toEqual(perm.map((d) => shape[d]));
+      expect(Array.from(c.dataSync())).toEqual(walk(vals, shape, perm));
+    }
+  });
+  test('an expanded (stride-0) dim and a transposed slice copy correctly', () => {
+    const x = tensor(Float32Array.from({ length: 40 * 3 }, (_, i) => i), [40, 3], { device });
+    const e = ops.expand(ops.reshape(ops.transpose(x), [3, 40, 1]), [3, 40, 50]); // last dim stride 0
+    const c = ops.contiguous(ops.transpose(e, 1, 2)).dataSync(); // (3, 50, 40)
+    for (let a = 0; a < 3; ++a) for (let b = 0; b < 50; ++b) for (let k = 0; k < 40; ++k) if (c[(a * 50 + b) * 40 + k] !== k * 3 + a) throw new Error(`at ${a},${b},${k}`);
+    const s = ops.slice(ops.transpose(tensor(Float32Array.from({ length: 100 * 70 }, (_, i) => i), [100, 70], { device })), 0, 5, 65); // (60, 100), offset view
+    const sc = s.contiguous().dataSync();
+    for (let r = 0; r < 60; ++r) for (let q = 0; q < 100; ++q) expect(sc[r * 100 + q]).toBe(q * 70 + r + 5);
+  });
+});
