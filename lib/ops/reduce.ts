@@ -14,7 +14,7 @@ import { tidy } from '../tensor/scope';
 import { Tensor } from '../tensor/tensor';
 import { ReduceName, reduceCode } from './codes';
 import { div, eq, exp, mul, sub, sqrt } from './elementwise';
-import { contiguous, expand, permute, reshape } from './shape';
+import { contiguous, expand, isContiguous, permute, reshape } from './shape';
 import { asOp, checkTensor, normDim, normDims, numArg, optionsArg, prod, recycled, wrap } from './util';
 
 interface Plan {
@@ -51,22 +51,10 @@ function rowsOf(x: Tensor, p: Plan): Tensor {
   return c;
 }
 
-/** x's strides are row-major (size-1 dims free), as the native is_contiguous. */
-function rowMajor(x: Tensor): boolean {
-  const [strides] = x._layoutOf('reduce');
-  const shape = x.shape;
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; --i) {
-    if (shape[i] !== 1 && strides[i] !== s) return false;
-    s *= shape[i];
-  }
-  return true;
-}
-
 function rawReduce(name: ReduceName, x: Tensor, p: Plan, param = 0): Tensor {
   // CPU sums/means over leading or middle dims of a contiguous tensor (bias gradients, batch
   // means) read it in place; the row path would first copy it transposed.
-  if (p.cols && p.cols.inner > 1 && (name === 'sum' || name === 'mean') && x.device === 'cpu' && x.dtype !== 'int32' && rowMajor(x)) {
+  if (p.cols && p.cols.inner > 1 && (name === 'sum' || name === 'mean') && x.device === 'cpu' && x.dtype !== 'int32' && isContiguous(x.shape, x._layoutOf(name)[0])) {
     return wrap(native.reduceCols(reduceCode(name), x.handle(name), p.cols.outer, p.k, p.cols.inner, recycled()));
   }
   const rows = rowsOf(x, p);

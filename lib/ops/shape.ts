@@ -37,7 +37,8 @@ export function contiguous(x: Tensor): Tensor {
   return y;
 }
 
-function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
+/** Row-major strides for `shape` (size-1 dims free), as the native is_contiguous. */
+export function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
   let s = 1;
   for (let i = shape.length - 1; i >= 0; --i) {
     if (shape[i] !== 1 && strides[i] !== s) return false;

@@ -1,4 +1,4 @@
-// reduce_binding.cc — reduceRows, softmaxRows, softmaxRowsBackward (see ops/reduce/reduce.h).
+// reduce_binding.cc — reduceRows, reduceCols, softmaxRows, softmaxRowsBackward (see ops/reduce/reduce.h).
 #include <cmath>
 
 #include "../core/error.h"
@@ -17,11 +17,16 @@ int64_t count_arg(const char* op, const char* what, const Napi::Value& v) {
   return static_cast<int64_t>(x);
 }
 
+// The reduction named by a numeric op code (native/ops/reduce/reduce.h).
+ms::ReduceOp reduce_op_arg(const Napi::Value& v) {
+  const double c = number_arg("reduce", "op code", v);
+  if (!(c >= 0 && c < static_cast<int>(ms::ReduceOp::Count))) ms::fail("reduce", "unknown op code");
+  return static_cast<ms::ReduceOp>(static_cast<int>(c));
+}
+
 // reduceRows(code, x, rows, k, p, recycle?)
 Napi::Value ReduceRows(const Napi::CallbackInfo& info) {
-  double c = number_arg("reduce", "op code", info[0]);
-  if (!(c >= 0 && c < static_cast<int>(ms::ReduceOp::Count))) ms::fail("reduce", "unknown op code");
-  ms::ReduceOp op = static_cast<ms::ReduceOp>(static_cast<int>(c));
+  const ms::ReduceOp op = reduce_op_arg(info[0]);
   const char* name = ms::reduce_op_name(op);
   Addon& a = addon(info.Env());
   const ms::Tensor& x = tensor_arg(name, "x", info[1]);
@@ -32,9 +37,7 @@ Napi::Value ReduceRows(const Napi::CallbackInfo& info) {
 
 // reduceCols(op, x, outer, k, inner, recycle?): sum/mean over the middle axis of (outer, k, inner), CPU.
 Napi::Value ReduceCols(const Napi::CallbackInfo& info) {
-  double c = number_arg("reduce", "op code", info[0]);
-  if (!(c >= 0 && c < static_cast<int>(ms::ReduceOp::Count))) ms::fail("reduce", "unknown op code");
-  ms::ReduceOp op = static_cast<ms::ReduceOp>(static_cast<int>(c));
+  const ms::ReduceOp op = reduce_op_arg(info[0]);
   const char* name = ms::reduce_op_name(op);
   Addon& a = addon(info.Env());
   const ms::Tensor& x = tensor_arg(name, "x", info[1]);

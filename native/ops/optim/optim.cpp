@@ -181,13 +181,7 @@ std::vector<double> optim_norm_parts(const char* op, const std::vector<Tensor>& 
   const std::vector<OptimEntry> es = plain_entries(op, xs);
   const std::vector<OptimChunk> chunks = chunks_of(es);
   std::vector<double> parts(chunks.size() + ss.size());
-  if (dev == Device::CPU) {
-    if (!chunks.empty()) optim_norm_cpu(es, chunks, p, parts.data());
-    for (size_t j = 0; j < ss.size(); ++j)
-      parts[chunks.size() + j] = ss[j].bf16 ? bf16_to_f32(*static_cast<const uint16_t*>(ss[j].p)) : *static_cast<const float*>(ss[j].p);
-  } else {
-    MS_RUN(dev, op, (void)0, optim_norm_cuda(es, chunks, p, parts.data(), ss));
-  }
+  MS_RUN(dev, op, optim_norm_cpu(es, chunks, p, parts.data(), ss), optim_norm_cuda(es, chunks, p, parts.data(), ss));
   // Fold in chunk order: the same inputs give the same bits on every run.
   const bool inf = std::isinf(p);
   for (size_t c = 0; c < chunks.size(); ++c) {

@@ -89,9 +89,10 @@ void optim_scale(const char* op, const std::vector<Tensor>& xs, double factor);
 void optim_step_cpu(OptimAlgo algo, const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& chunks);
 void optim_step_cuda(OptimAlgo algo, const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& chunks);
 // One partial per chunk (sum |x|^p or max |x|); the caller folds them per tensor in chunk order,
-// so the result does not depend on thread timing.
-// `scalars` (one element each) are copied to parts[chunks.size() + j] by the same launch.
-void optim_norm_cpu(const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& chunks, double p, double* parts);
+// so the result does not depend on thread timing. The values of `scalars` (one element each)
+// follow in parts[chunks.size() + j] (on CUDA, written by the same launch: one transfer back).
+void optim_norm_cpu(const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& chunks, double p, double* parts,
+                    const std::vector<OptimEntry>& scalars = {});
 void optim_norm_cuda(const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& chunks, double p, double* parts,
                      const std::vector<OptimEntry>& scalars = {});
 void optim_scale_cpu(const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& chunks, float factor);

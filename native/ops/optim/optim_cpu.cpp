@@ -88,10 +88,15 @@ void scale_range(const OptimEntry& e, int64_t i0, int64_t i1, float factor) {
 }
 }  // namespace
 
-void optim_norm_cpu(const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& chunks, double p, double* parts) {
-  for_chunks(es, chunks, [&](int64_t c, const OptimEntry& e, int64_t i0, int64_t i1) {
-    parts[c] = e.bf16 ? norm_part<true>(e, i0, i1, p) : norm_part<false>(e, i0, i1, p);
-  });
+void optim_norm_cpu(const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& chunks, double p, double* parts,
+                    const std::vector<OptimEntry>& scalars) {
+  if (!chunks.empty()) {
+    for_chunks(es, chunks, [&](int64_t c, const OptimEntry& e, int64_t i0, int64_t i1) {
+      parts[c] = e.bf16 ? norm_part<true>(e, i0, i1, p) : norm_part<false>(e, i0, i1, p);
+    });
+  }
+  for (size_t j = 0; j < scalars.size(); ++j)
+    parts[chunks.size() + j] = scalars[j].bf16 ? optim_ld<true>(scalars[j].p, 0) : optim_ld<false>(scalars[j].p, 0);
 }
 
 void optim_scale_cpu(const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& chunks, float factor) {
