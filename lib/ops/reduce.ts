@@ -14,8 +14,8 @@ import { tidy } from '../tensor/scope';
 import { Tensor } from '../tensor/tensor';
 import { ReduceName, reduceCode } from './codes';
 import { div, eq, exp, mul, sub, sqrt } from './elementwise';
-import { contiguous, expand, isContiguous, permute, reshape } from './shape';
-import { asOp, checkTensor, normDim, normDims, numArg, optionsArg, prod, recycled, wrap } from './util';
+import { contiguous, expand, permute, reshape } from './shape';
+import { asOp, checkTensor, isContiguous, normDim, normDims, numArg, optionsArg, prod, recycled, wrap } from './util';
 
 interface Plan {
   rows: number;

@@ -8,7 +8,7 @@ import { native } from '../native';
 import { record } from '../autograd/tape';
 import { tidy } from '../tensor/scope';
 import { describe, Tensor } from '../tensor/tensor';
-import { asOp, checkTensor, intArg, intList, normDim, numArg, prod, recycled, sameShape, shapeStr, tensorList, wrap } from './util';
+import { asOp, checkTensor, intArg, intList, isContiguous, normDim, numArg, prod, recycled, sameShape, shapeStr, tensorList, wrap } from './util';
 
 function atLeast1d(op: string, x: Tensor): void {
   if (x.ndim === 0) throw new Error(`[${op}] x must have at least 1 dim, got a scalar; unsqueeze it first`);
@@ -37,15 +37,6 @@ export function contiguous(x: Tensor): Tensor {
   return y;
 }
 
-/** Row-major strides for `shape` (size-1 dims free), as the native is_contiguous. */
-export function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; --i) {
-    if (shape[i] !== 1 && strides[i] !== s) return false;
-    s *= shape[i];
-  }
-  return true;
-}
 
 function inferShape(op: string, shape: readonly number[], numel: number, from: readonly number[]): number[] {
   const out = [...intList(op, 'shape', shape, -1)];

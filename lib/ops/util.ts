@@ -124,3 +124,13 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
 export function shapeStr(s: readonly number[]): string {
   return `(${s.join(', ')})`;
 }
+
+/** @internal Row-major strides for `shape` (size-1 dims free), as the native is_contiguous. */
+export function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; --i) {
+    if (shape[i] !== 1 && strides[i] !== s) return false;
+    s *= shape[i];
+  }
+  return true;
+}
