@@ -92,6 +92,8 @@ describe('README figures are the committed bench/results', () => {
     const tg = json('trainer_overhead-NVIDIA-H100-80GB-HBM3.json').cuda;
     const tcpu = json('trainer_overhead-cpu.json').cpu;
     const km = hb['kmeans-gpu'];
+    const en = json('enhancement-paper-NVIDIA-H100-80GB-HBM3.json').encoders;
+    const an = json('analysis-NVIDIA-H100-80GB-HBM3.json');
     const expected = [
       `per-call overhead of a 1-element \`add\` ${f(cpu.overhead.cpu.addDispose * 1e6, 1)} µs`,
       `256 MiB from a Float32Array into a tensor ${f(cpu.copy['tensor(Float32Array) -> cpu'].GBps, 1)} GB/s and back through \`dataSync()\` ${f(cpu.copy['dataSync() cpu -> Float32Array'].GBps, 1)} GB/s`,
@@ -109,7 +111,11 @@ describe('README figures are the committed bench/results', () => {
       `bf16: ${f(first.fwdMs, 2)} / ${f(first.fwdBwdMs, 2)} ms against ${f(first.mambaH200[0], 2)} / ${f(first.mambaH200[1], 2)} ms`,
       `${f(md['ctc/transformer'].ms, 1)} ms Transformer, ${f(md['ctc/mamba'].ms, 1)} ms Mamba, ${f(md['ctc/conbimamba'].ms, 1)} ms ConBiMamba`,
       `${f(hb['pretrain transformer'].ms, 1)} ms against torchaudio's ${f(hb['pretrain transformer'].ref, 1)} ms (${f(hb['pretrain transformer'].ref / hb['pretrain transformer'].ms, 2)}×)`,
+      `Conformer ${f(hb['pretrain conformer'].ms, 1)} ms against ${f(hb['pretrain conformer'].ref, 1)} ms (${f(hb['pretrain conformer'].ref / hb['pretrain conformer'].ms, 2)}×)`,
+      `Mamba ${f(hb['pretrain mamba'].ms, 1)} ms against ${f(hb['pretrain mamba'].ref, 1)} ms`,
       `ConBiMamba ${f(hb['pretrain conbimamba'].ms, 1)} ms against ${f(hb['pretrain conbimamba'].ref, 1)} ms`,
+      `${f(en.transformer.msPerStep, 1)} ms Transformer, ${f(en.mamba.msPerStep, 1)} ms Mamba, ${f(en.conbimamba.msPerStep, 1)} ms ConBiMamba; k-means`,
+      `${f(an.cases.corrected.seconds, 1)} s, ${f(an.reference.paperSeconds / an.cases.corrected.seconds, 1)}× faster than the paper's PyTorch loop`,
       `fit ${f(km.ref.fit_s / km.fitS, 2)}× and predict ${f(km.ref.predict_s / km.predictS, 2)}× PyTorch`,
       `the trainer adds ${f((tg.overheadRatio - 1) * 100, 1)} % to a small model's step on CUDA (goal 3 %) and ${f(Math.max(0, (tcpu.overheadRatio - 1) * 100), 1)} % on the CPU`,
     ];
