@@ -1,8 +1,8 @@
 // Adam and AdamW vs a float64 reference over several steps: bias correction, L2 vs decoupled
 // weight decay, amsgrad, groups, sizes across the native chunking, bfloat16 params.
-import { optim, ops, Tensor, tidy } from '../../lib';
+import { optim, ops, tensor, Tensor, tidy } from '../../lib';
 import { testDevices } from '../helpers/devices';
-import { AdamRefHyper, adamRefStep, expectClose, param, randomValues, RefState, rounded, setGrad, values } from './reference';
+import { AdamRefHyper, adamRefStep, expectClose, param, randomF32, randomValues, RefState, rounded, setGrad, values } from './reference';
 
 const SIZES: number[][] = [[1], [7], [3, 43], [2049], [40000]];
 const numel = (s: number[]): number => s.reduce((a, b) => a * b, 1);
@@ -119,6 +119,33 @@ describe.each(testDevices)('Adam / AdamW on %s', (device) => {
     expect(() => new optim.Adam([p], { betas: [0.9] as unknown as [number, number] })).toThrow('[Adam] options: betas must be [beta1, beta2]');
     expect(() => new optim.Adam([{ params: [p], weightDecay: -0.1 }])).toThrow('[Adam] group 0: weightDecay must be a finite number >= 0');
     expect(() => new optim.Adam([p], { amsgrad: 1 as unknown as boolean })).toThrow('[Adam] options: amsgrad must be true or false');
+  });
+
+  // CUDA passes a small table of params (<= 24) and chunks (<= 96 of 16384 elements) as a kernel
+  // argument and uploads a larger one: both sides of each limit, and a mix of sizes.
+  test.each([
+    ['24 params (the argument table, full)', [...Array(23).fill([7]), [129]]],
+    ['25 params (uploaded table)', [...Array(24).fill([7]), [129]]],
+    ['97 chunks', [[1], [96 * 16384 + 1], [3, 5]]],
+  ] as [string, number[][]][])('%s: AdamW matches float64 over 2 steps', (_name, sizes) => {
+    // typed arrays throughout (a million-element number[] through tensor() takes seconds); even
+    // so the 97-chunk case takes ~3 s under jest
+    const init = sizes.map((s, k) => randomF32(numel(s), 300 + k));
+    const ps = sizes.map((s, k) => tensor(init[k], s, { device, requiresGrad: true }));
+    const ref = init.map((v) => Float64Array.from(v));
+    const st: RefState[] = sizes.map(() => ({ step: 0 }));
+    const h: AdamRefHyper = { lr: 0.01, weightDecay: 0.01, decoupled: true };
+    const opt = new optim.AdamW(ps, { lr: 0.01 });
+    for (let it = 0; it < 2; ++it) {
+      ps.forEach((p, k) => {
+        const g = randomF32(p.size, 500 * it + k).map((x) => x + 0.2 * Math.sign(x));
+        p.grad?.dispose();
+        p.grad = tensor(g, p.shape, { device });
+        adamRefStep(ref[k], g, st[k], h);
+      });
+      opt.step();
+    }
+    ps.forEach((p, k) => expectClose(p.dataSync(), ref[k], 2e-6, 1e-5, `param ${k}`));
   });
 
   test('a grad from backward through a broadcast (strided leaf grad) updates correctly', () => {

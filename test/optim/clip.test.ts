@@ -2,7 +2,7 @@
 // grads, strided and aliased grads from autograd, sizes across the native chunking.
 import { ops, optim, tensor, Tensor } from '../../lib';
 import { testDevices } from '../helpers/devices';
-import { expectClose, param, randomValues, rounded, setGrad, values } from './reference';
+import { expectClose, param, randomF32, randomValues, rounded, setGrad, values } from './reference';
 
 const SIZES = [[1], [7], [3, 43], [2049], [40000]];
 
@@ -29,6 +29,28 @@ describe.each(testDevices)('clipGradNorm on %s', (device) => {
     ps.forEach((t, k) => expectClose(values(t.grad!), gs[k].map((x) => x * coef), 1e-7, 1e-6, `grad ${k}`));
     // After clipping the norm is maxNorm (up to the 1e-6 guard and float32 rounding).
     expect(optim.clipGradNorm(ps, Infinity, p)).toBeCloseTo(maxNorm, 3);
+  });
+
+  // CUDA passes a small table (<= 24 entries counting the scalars, <= 96 chunks) as a kernel
+  // argument and uploads a larger one: both sides of each limit.
+  test.each([
+    ['23 grads + 1 scalar (the argument table, full)', Array(23).fill([7]) as number[][], 1],
+    ['23 grads + 2 scalars (uploaded table)', Array(23).fill([7]) as number[][], 2],
+    ['97 chunks', [[5], [96 * 16384 + 1]], 3],
+  ] as [string, number[][], number][])('%s: norm, clipping and scalars', (_name, sizes, nScalars) => {
+    // typed arrays in and out: a million-element number[] through tensor() takes seconds
+    const ps = sizes.map((s) => tensor(new Float32Array(s.reduce((a, b) => a * b, 1)), s, { device, requiresGrad: true }));
+    const gs = ps.map((p, k) => randomF32(p.size, 90 + k));
+    ps.forEach((p, k) => { p.grad = tensor(gs[k], p.shape, { device }); });
+    const sv = rounded(randomValues(nScalars, 7));
+    const scalars = sv.map((v) => tensor([v], undefined, { device }));
+    const total = refNorm(gs.map((g) => Array.from(g)), 2);
+    const r = optim.clipGradNormAndRead(ps, total / 3, scalars);
+    expect(Math.abs(r.total - total) / total).toBeLessThan(1e-12);
+    expect(r.values).toEqual(sv);
+    const coef = total / 3 / (total + 1e-6);
+    ps.forEach((t, k) => expectClose(t.grad!.dataSync(), Array.from(gs[k], (x) => x * coef), 1e-7, 1e-6, `grad ${k}`));
+    scalars.forEach((t) => t.dispose());
   });
 
   test('clipGradNormAndRead: the same norm and clipping, plus one-element tensors read in the same transfer', () => {

@@ -22,7 +22,7 @@ export function sgdRefStep(p: number[], g: number[], st: RefState, h: SgdRefHype
   st.step += 1;
 }
 
-export function adamRefStep(p: number[], g: number[], st: RefState, h: AdamRefHyper): void {
+export function adamRefStep(p: number[] | Float64Array, g: ArrayLike<number>, st: RefState, h: AdamRefHyper): void {
   const b1 = h.beta1 ?? 0.9, b2 = h.beta2 ?? 0.999, eps = h.eps ?? 1e-8, wd = h.weightDecay ?? 0;
   st.step += 1;
   const t = st.step;
@@ -49,6 +49,17 @@ export function adamRefStep(p: number[], g: number[], st: RefState, h: AdamRefHy
 export function randomValues(n: number, seed: number): number[] {
   let s = (seed * 2654435761 + 12345) >>> 0;
   const out: number[] = new Array(n);
+  for (let i = 0; i < n; ++i) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+/** randomValues as float32 straight into a typed array (millions of elements in milliseconds). */
+export function randomF32(n: number, seed: number): Float32Array {
+  let s = (seed * 2654435761 + 12345) >>> 0;
+  const out = new Float32Array(n);
   for (let i = 0; i < n; ++i) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     out[i] = s / 2 ** 31 - 1;

@@ -1,6 +1,11 @@
 // optim_cuda.cu — the fused optimizer step, norms and scaling on the GPU: one launch over a
-// device-side table, as PyTorch's multi_tensor_apply. Block b handles chunk b (16384 elements of
-// one parameter, 64 per thread); the table (entries, then the chunk list) is copied in one
+// table of per-parameter entries and their chunks, as PyTorch's multi_tensor_apply. Block b
+// handles chunk b (16384 elements of one parameter, 64 per thread).
+//
+// The table travels one of two ways. A small one (a small model, a few scalars: <= 24 entries
+// and <= 96 chunks, under 4 KB) is a kernel parameter: no upload, no allocation, nothing but the
+// launch (a training step of a small model pays per-launch host time several times over, and
+// the trainer's norm is one more launch). A larger one is copied to the device in one
 // host-to-device transfer queued on the stream, so it needs no synchronisation and the caching
 // allocator can reuse its block right after (later copies are ordered behind this kernel).
 //
@@ -37,7 +42,7 @@ struct DeviceBuffer {
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
 };
 
-// Entries and chunks packed into one buffer: [entries | chunks].
+// Entries and chunks packed into one device buffer: [entries | chunks].
 struct Table {
   DeviceBuffer buf;
   const OptimEntry* entries;
@@ -52,19 +57,56 @@ struct Table {
     entries = static_cast<const OptimEntry*>(buf.ptr);
     chunks = reinterpret_cast<const OptimChunk*>(static_cast<char*>(buf.ptr) + eb);
   }
+  // the kernels' view of it
+  struct Ref {
+    const OptimEntry* e;
+    const OptimChunk* c;
+    __device__ OptimEntry entry(int64_t i) const { return e[i]; }
+    __device__ OptimChunk chunk(int64_t i) const { return c[i]; }
+  };
+  Ref ref() const { return {entries, chunks}; }
 };
 
-__global__ void step_kernel(OptimAlgo algo, const OptimEntry* __restrict__ entries, const OptimChunk* __restrict__ chunks) {
-  const OptimChunk c = chunks[blockIdx.x];
-  const OptimEntry e = entries[c.entry];  // to registers: every thread reads the same 100 bytes
+// A table small enough to be a kernel parameter (kernel parameters are limited to 4 KB).
+constexpr int kSmallEntries = 24, kSmallChunks = 96;
+struct SmallTable {
+  OptimEntry e[kSmallEntries];
+  OptimChunk c[kSmallChunks];
+  __device__ OptimEntry entry(int64_t i) const { return e[i]; }
+  __device__ OptimChunk chunk(int64_t i) const { return c[i]; }
+  static bool fits(size_t entries, size_t chunks) { return entries <= kSmallEntries && chunks <= kSmallChunks; }
+  SmallTable(const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& cs) {
+    std::memset(static_cast<void*>(this), 0, sizeof(*this));
+    std::memcpy(static_cast<void*>(e), es.data(), es.size() * sizeof(OptimEntry));
+    std::memcpy(static_cast<void*>(c), cs.data(), cs.size() * sizeof(OptimChunk));
+  }
+};
+static_assert(sizeof(SmallTable) + 64 <= 4096, "a SmallTable (plus the other arguments) must fit the 4 KB of kernel parameters");
+
+// Runs `launch(tableRef)` with the table as a kernel parameter when it fits, else uploaded.
+template <typename F>
+void with_table(const char* op, const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& cs, F&& launch) {
+  if (SmallTable::fits(es.size(), cs.size())) {
+    launch(SmallTable(es, cs));
+    return;
+  }
+  Table t(op, es, cs);
+  launch(t.ref());
+}
+
+template <typename Tab>
+__global__ void step_kernel(OptimAlgo algo, const __grid_constant__ Tab t) {
+  const OptimChunk c = t.chunk(blockIdx.x);
+  const OptimEntry e = t.entry(c.entry);  // to registers: every thread reads the same 100 bytes
   const int64_t end = min(e.numel, c.start + kOptimChunk);
   // The instantiation is chosen per block (one parameter): no divergence within a warp.
   optim_update_range(algo, e, c.start + threadIdx.x, end, kThreads);
 }
 
-__global__ void scale_kernel(const OptimEntry* __restrict__ entries, const OptimChunk* __restrict__ chunks, float factor) {
-  const OptimChunk c = chunks[blockIdx.x];
-  const OptimEntry e = entries[c.entry];
+template <typename Tab>
+__global__ void scale_kernel(const __grid_constant__ Tab t, float factor) {
+  const OptimChunk c = t.chunk(blockIdx.x);
+  const OptimEntry e = t.entry(c.entry);
   const int64_t end = min(e.numel, c.start + kOptimChunk);
   for (int64_t i = c.start + threadIdx.x; i < end; i += kThreads) {
     if (e.bf16) optim_st<true>(e.p, i, optim_ld<true>(e.p, i) * factor);
@@ -79,19 +121,20 @@ __device__ __forceinline__ double fold(double a, double b, bool inf) {
 }
 
 // One partial per chunk (block): warp shuffles, then the 8 warp results in shared memory.
-// Block 0 also copies the `nscalars` one-element entries after the chunk table (the loss values
-// a trainer reads with the norm) to parts[nchunks + j]; a grid of one block when there are no
-// chunks.
-__global__ void norm_kernel(const OptimEntry* __restrict__ entries, const OptimChunk* __restrict__ chunks, int64_t nchunks,
-                            const OptimEntry* __restrict__ scalars, int nscalars, double p, double* __restrict__ parts) {
+// Block 0 also copies the `nscalars` one-element entries after the grads' (entries nentries ..,
+// the loss values a trainer reads with the norm) to parts[nchunks + j]; a grid of one block when
+// there are no chunks.
+template <typename Tab>
+__global__ void norm_kernel(const __grid_constant__ Tab t, int64_t nchunks, int64_t nentries, int nscalars, double p,
+                            double* __restrict__ parts) {
   if (blockIdx.x == 0 && static_cast<int>(threadIdx.x) < nscalars) {
-    const OptimEntry s = scalars[threadIdx.x];
+    const OptimEntry s = t.entry(nentries + threadIdx.x);
     parts[nchunks + threadIdx.x] = s.bf16 ? optim_ld<true>(s.p, 0) : optim_ld<false>(s.p, 0);
   }
   if (static_cast<int64_t>(blockIdx.x) >= nchunks) return;  // uniform per block
   const bool inf = isinf(p);
-  const OptimChunk c = chunks[blockIdx.x];
-  const OptimEntry e = entries[c.entry];
+  const OptimChunk c = t.chunk(blockIdx.x);
+  const OptimEntry e = t.entry(c.entry);
   const int64_t end = min(e.numel, c.start + kOptimChunk);
   double acc = 0;
   for (int64_t i = c.start + threadIdx.x; i < end; i += kThreads) {
@@ -114,8 +157,9 @@ __global__ void norm_kernel(const OptimEntry* __restrict__ entries, const OptimC
 void optim_step_cuda(OptimAlgo algo, const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& chunks) {
   const char* op = algo == OptimAlgo::SGD ? "SGD" : "Adam";
   cuda::require(op, 0);
-  Table t(op, es, chunks);
-  step_kernel<<<static_cast<unsigned>(chunks.size()), kThreads, 0, stream()>>>(algo, t.entries, t.chunks);
+  with_table(op, es, chunks, [&](const auto& t) {
+    step_kernel<<<static_cast<unsigned>(chunks.size()), kThreads, 0, stream()>>>(algo, t);
+  });
   cuda::check_launch(op);
 }
 
@@ -126,12 +170,13 @@ void optim_norm_cuda(const std::vector<OptimEntry>& es, const std::vector<OptimC
   if (scalars.size() > static_cast<size_t>(kThreads)) fail(op, "at most ", kThreads, " scalars can be read with the norm, got ", scalars.size());
   std::vector<OptimEntry> all(es);  // the grads' entries, then the scalars'
   all.insert(all.end(), scalars.begin(), scalars.end());
-  Table t(op, all, chunks);
   const size_t n = chunks.size() + scalars.size();
   DeviceBuffer out(op, n * sizeof(double));
-  norm_kernel<<<static_cast<unsigned>(std::max<size_t>(chunks.size(), 1)), kThreads, 0, stream()>>>(
-      t.entries, t.chunks, static_cast<int64_t>(chunks.size()), t.entries + es.size(), static_cast<int>(scalars.size()), p,
-      static_cast<double*>(out.ptr));
+  with_table(op, all, chunks, [&](const auto& t) {
+    norm_kernel<<<static_cast<unsigned>(std::max<size_t>(chunks.size(), 1)), kThreads, 0, stream()>>>(
+        t, static_cast<int64_t>(chunks.size()), static_cast<int64_t>(es.size()), static_cast<int>(scalars.size()), p,
+        static_cast<double*>(out.ptr));
+  });
   cuda::check_launch(op);
   cuda::memcpy_d2h(parts, out.ptr, n * sizeof(double), 0);  // waits for the kernel
 }
@@ -139,8 +184,9 @@ void optim_norm_cuda(const std::vector<OptimEntry>& es, const std::vector<OptimC
 void optim_scale_cuda(const std::vector<OptimEntry>& es, const std::vector<OptimChunk>& chunks, float factor) {
   const char* op = "clipGradNorm";
   cuda::require(op, 0);
-  Table t(op, es, chunks);
-  scale_kernel<<<static_cast<unsigned>(chunks.size()), kThreads, 0, stream()>>>(t.entries, t.chunks, factor);
+  with_table(op, es, chunks, [&](const auto& t) {
+    scale_kernel<<<static_cast<unsigned>(chunks.size()), kThreads, 0, stream()>>>(t, factor);
+  });
   cuda::check_launch(op);
 }
 
