@@ -121,7 +121,7 @@ export interface NativeAddon {
   unaryBackward(code: number, x: NativeHandle, y: NativeHandle, g: NativeHandle, p0: number, p1: number, recycle?: NativeHandle): NativeHandle;
   /** Row reductions over (rows, k); codes in native/ops/reduce/reduce.h. */
   reduceRows(code: number, x: NativeHandle, rows: number, k: number, p: number, recycle?: NativeHandle): NativeHandle;
-  /** sum/mean over the middle axis of a contiguous CPU (outer, k, inner) view -> (outer * inner). */
+  /** sum/mean over the middle axis of a contiguous (outer, k, inner) view (CPU or CUDA) -> (outer * inner). */
   reduceCols(op: number, x: NativeHandle, outer: number, k: number, inner: number, recycle?: NativeHandle): NativeHandle;
   softmaxRows(x: NativeHandle, rows: number, k: number, log: boolean, recycle?: NativeHandle): NativeHandle;
   softmaxRowsBackward(y: NativeHandle, g: NativeHandle, rows: number, k: number, log: boolean, recycle?: NativeHandle): NativeHandle;

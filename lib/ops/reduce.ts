@@ -4,9 +4,9 @@
  * The reduced dims are moved to the end (a permuted view, copied contiguous when needed) and the
  * native row kernels reduce each row: x (..kept.., ..reduced..) -> (R, K) -> (R). Accumulation is
  * in double. Shapes: x (d0, ..., dn); dims ⊆ {0..n}; out = x's shape without (or with size-1 at)
- * the reduced dims. On the CPU, a sum or mean over one run of leading or middle dims of a
- * contiguous tensor (a bias gradient: (N, C) over N) reads it in place as (outer, K, inner)
- * instead: the transposed copy cost 6x the sum itself at (600, 576).
+ * the reduced dims. A sum or mean over one run of leading or middle dims of a contiguous
+ * tensor (a bias gradient: (N, C) over N) reads it in place as (outer, K, inner) instead, on
+ * either device: the transposed copy cost 6x the sum itself at (600, 576) on the CPU.
  */
 import { native } from '../native';
 import { record } from '../autograd/tape';
@@ -52,9 +52,9 @@ function rowsOf(x: Tensor, p: Plan): Tensor {
 }
 
 function rawReduce(name: ReduceName, x: Tensor, p: Plan, param = 0): Tensor {
-  // CPU sums/means over leading or middle dims of a contiguous tensor (bias gradients, batch
-  // means) read it in place; the row path would first copy it transposed.
-  if (p.cols && p.cols.inner > 1 && (name === 'sum' || name === 'mean') && x.device === 'cpu' && x.dtype !== 'int32' && isContiguous(x.shape, x._layoutOf(name)[0])) {
+  // Sums/means over leading or middle dims of a contiguous tensor (bias gradients, batch means)
+  // read it in place; the row path would first copy it transposed.
+  if (p.cols && p.cols.inner > 1 && (name === 'sum' || name === 'mean') && x.dtype !== 'int32' && isContiguous(x.shape, x._layoutOf(name)[0])) {
     return wrap(native.reduceCols(reduceCode(name), x.handle(name), p.cols.outer, p.k, p.cols.inner, recycled()));
   }
   const rows = rowsOf(x, p);

@@ -35,7 +35,7 @@ Napi::Value ReduceRows(const Napi::CallbackInfo& info) {
   return a.wrap(info.Env(), ms::reduce_rows(op, x, rows, k, p, a.acct), info[5]);
 }
 
-// reduceCols(op, x, outer, k, inner, recycle?): sum/mean over the middle axis of (outer, k, inner), CPU.
+// reduceCols(op, x, outer, k, inner, recycle?): sum/mean over the middle axis of (outer, k, inner).
 Napi::Value ReduceCols(const Napi::CallbackInfo& info) {
   const ms::ReduceOp op = reduce_op_arg(info[0]);
   const char* name = ms::reduce_op_name(op);

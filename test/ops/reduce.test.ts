@@ -194,9 +194,11 @@ describe.each(testDevices)('row extremes and sums against a scalar scan on %s', 
 });
 
 describe.each(testDevices)('sums over leading and middle dims on %s', (device) => {
-  // On the CPU these read the tensor in place (one double accumulator per output, k order); the
-  // result must equal the permuted row path's up to one float32 rounding, in every dtype.
-  test.each([[[2400, 576], [0]], [[7, 129, 3], [1]], [[4, 5, 6, 7], [0, 1]]] as [number[], number[]][])('%j over %j: float32 and bf16', (shape, dims) => {
+  // These read the tensor in place (the CPU: one double accumulator per output, k order; CUDA: 8
+  // row lanes per segment of k, segments when few 32-column tiles; (2400, 576) has 15 segments,
+  // (20001, 33) 8 with a tile of one column); the result must equal the float64 sum up to one
+  // float32 rounding, in every dtype.
+  test.each([[[2400, 576], [0]], [[7, 129, 3], [1]], [[4, 5, 6, 7], [0, 1]], [[20001, 33], [0]], [[1, 129], [0]], [[3, 4097, 65], [1]]] as [number[], number[]][])('%j over %j: float32 and bf16', (shape, dims) => {
     const n = size(shape);
     const x = Float32Array.from(randomArray(n, 5));
     for (const dtype of ['float32', 'bfloat16'] as const) {
@@ -219,6 +221,22 @@ describe.each(testDevices)('sums over leading and middle dims on %s', (device) =
         expect(Array.from(v.grad!.dataSync()).every((g) => g === 2)).toBe(true);
       }
     }
+  });
+});
+
+describe.each(testDevices)('column sums with NaN and Inf on %s', (device) => {
+  test('a NaN or an Inf in a late segment reaches its column only', () => {
+    const [k, c] = [9001, 40];
+    const a = Float32Array.from(randomArray(k * c, 17));
+    a[8990 * c + 3] = NaN; a[7000 * c + 33] = Infinity; a[12 * c + 34] = -Infinity; a[8999 * c + 34] = Infinity;
+    const got = ops.sum(tensor(a, [k, c], { device }), 0).dataSync();
+    for (let j = 0; j < c; ++j) {
+      let s = 0;
+      for (let i = 0; i < k; ++i) s += a[i * c + j];
+      if (Number.isFinite(s)) expect(Math.abs(got[j] - s)).toBeLessThanOrEqual(1e-6 * Math.abs(s) + 1e-4);
+      else expect(got[j]).toBe(s); // NaN (toBe treats NaN as equal), Inf, and Inf - Inf = NaN
+    }
+    expect([got[3], got[33], got[34]]).toEqual([NaN, Infinity, NaN]);
   });
 });
 

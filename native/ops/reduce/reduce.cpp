@@ -29,11 +29,10 @@ Tensor reduce_cols(ReduceOp op, const Tensor& x, int64_t outer, int64_t k, int64
   if (outer < 0 || k < 0 || inner < 0 || outer * k * inner != x.numel())
     fail(name, "(", outer, ", ", k, ", ", inner, ") does not cover the ", x.numel(), " elements of ", shape_str(x.shape));
   if (!x.is_contiguous()) fail(name, "the column path needs a contiguous input");
-  if (x.device != Device::CPU) fail(name, "the column path runs on the CPU");
   if (x.dtype == DType::I32) fail(name, "the column path takes float32 or bfloat16");
   Tensor out = empty(name, {outer * inner}, x.dtype, x.device, acct);
   if (outer * inner == 0) return out;
-  reduce_cols_cpu(op, x, outer, k, inner, out);
+  MS_RUN(x.device, name, reduce_cols_cpu(op, x, outer, k, inner, out), reduce_cols_cuda(op, x, outer, k, inner, out));
   return out;
 }
 

@@ -21,10 +21,12 @@ const char* reduce_op_name(ReduceOp op);
 
 Tensor reduce_rows(ReduceOp op, const Tensor& x, int64_t rows, int64_t k, double p,
                    const std::shared_ptr<Accounting>& acct);
-// Sum or mean over the middle axis of a contiguous (outer, K, inner) view -> (outer, inner), on
-// the CPU, without moving the reduced axis to the end first (a bias gradient sums a (N, C)
-// gradient over N: the row path paid a transposed copy of all of it). Double accumulators, one
-// per output element, added in k order: the result does not depend on the thread count.
+// Sum or mean over the middle axis of a contiguous (outer, K, inner) view -> (outer, inner),
+// without moving the reduced axis to the end first (a bias gradient sums a (N, C) gradient over
+// N: the row path paid a transposed copy of all of it). Double accumulators. The CPU adds in k
+// order, one accumulator per output element (the result does not depend on the thread count);
+// CUDA adds 8 interleaved row lanes per segment of k and folds lanes and segments in a fixed
+// order (the result depends on the shape only).
 Tensor reduce_cols(ReduceOp op, const Tensor& x, int64_t outer, int64_t k, int64_t inner,
                    const std::shared_ptr<Accounting>& acct);
 void reduce_cols_cpu(ReduceOp op, const Tensor& x, int64_t outer, int64_t k, int64_t inner, Tensor& out);
@@ -34,6 +36,7 @@ Tensor softmax_rows_backward(const Tensor& y, const Tensor& g, int64_t rows, int
 
 void reduce_rows_cpu(ReduceOp op, const Tensor& x, int64_t rows, int64_t k, double p, Tensor& out);
 void reduce_rows_cuda(ReduceOp op, const Tensor& x, int64_t rows, int64_t k, double p, Tensor& out);
+void reduce_cols_cuda(ReduceOp op, const Tensor& x, int64_t outer, int64_t k, int64_t inner, Tensor& out);
 void softmax_rows_cpu(const Tensor& x, int64_t rows, int64_t k, bool log, Tensor& out);
 void softmax_rows_cuda(const Tensor& x, int64_t rows, int64_t k, bool log, Tensor& out);
 void softmax_rows_backward_cpu(const Tensor& y, const Tensor& g, int64_t rows, int64_t k, bool log, Tensor& out);

@@ -1,4 +1,4 @@
-// reduce_cuda.cu — row reductions and softmax on the GPU. A row is handled by one warp
+// reduce_cuda.cu — row and column reductions and softmax on the GPU. A row is handled by one warp
 // (K <= 1024) or by a 256-thread block (longer rows); per-thread partials accumulate in double
 // (memory-bound kernels: the FP64 adds are free on H100/H200) and combine with shuffles.
 #include <cuda_runtime.h>
@@ -235,6 +235,46 @@ __global__ void softmax_bwd_kernel(const T* __restrict__ y, const T* __restrict_
   }
 }
 
+// Column sums of (outer, k, inner) over k (a bias gradient: (N, C) over N, read in place instead
+// of through a transposed copy). Block (32, 8): threadIdx.x is a column of a 32-wide tile (a warp
+// reads 32 consecutive elements of a row), threadIdx.y one of 8 row lanes; blockIdx.x the (slab,
+// tile) pair, blockIdx.z a segment of k. Each thread adds rows y, y + 8, ... of its
+// segment in double; the 8 lanes fold in shared memory in lane order, and with several segments
+// cols_finish_kernel folds them in segment order: the bits depend on the shape only.
+template <typename T>
+__global__ void cols_partial_kernel(const T* __restrict__ x, double* __restrict__ parts, T* __restrict__ out, int64_t k,
+                                    int64_t inner, int64_t seg, bool mean) {
+  const int64_t tiles = (inner + 31) / 32;
+  const int64_t o = blockIdx.x / tiles, col = (blockIdx.x % tiles) * 32 + threadIdx.x;
+  const int64_t r0 = static_cast<int64_t>(blockIdx.z) * seg, r1 = min(k, r0 + seg);
+  double acc = 0;
+  if (col < inner) {
+    const T* base = x + o * k * inner + col;
+#pragma unroll 4
+    for (int64_t r = r0 + threadIdx.y; r < r1; r += 8) acc += ld(base, r * inner);
+  }
+  __shared__ double lanes[8][33];
+  lanes[threadIdx.y][threadIdx.x] = acc;
+  __syncthreads();
+  if (threadIdx.y != 0 || col >= inner) return;
+  double sum = lanes[0][threadIdx.x];
+  for (int l = 1; l < 8; ++l) sum += lanes[l][threadIdx.x];
+  if (gridDim.z == 1) st(out, o * inner + col, mean ? sum / static_cast<double>(k) : sum);
+  else parts[(o * gridDim.z + blockIdx.z) * inner + col] = sum;
+}
+
+template <typename T>
+__global__ void cols_finish_kernel(const double* __restrict__ parts, T* __restrict__ out, int64_t outer, int64_t inner,
+                                   int splits, int64_t k, bool mean) {
+  const int64_t n = outer * inner;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t o = i / inner, c = i % inner;
+    double sum = 0;
+    for (int z = 0; z < splits; ++z) sum += parts[(o * splits + z) * inner + c];
+    st(out, i, mean ? sum / static_cast<double>(k) : sum);
+  }
+}
+
 cudaStream_t stream() { return static_cast<cudaStream_t>(cuda::stream(0)); }
 int tpr_for(int64_t k) { return k <= 1024 ? 32 : 256; }
 // Segments per row for the split path: rows of >= 64K elements when there are too few rows to
@@ -245,6 +285,14 @@ int splits_for(int64_t rows, int64_t k) {
   const int64_t by_size = k / 16384;
   const int64_t by_grid = std::max<int64_t>(1, 2048 / rows);
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>({by_size, by_grid, 65535})));
+}
+// Segments of k for the column path: enough blocks to fill the GPU (~256; a constant, so the
+// bits depend on the shape only), each segment at least 64 rows (8 per lane).
+int col_splits_for(int64_t outer, int64_t inner, int64_t k) {
+  const int64_t tiles = outer * ((inner + 31) / 32);
+  if (tiles >= 256) return 1;
+  const int64_t by_grid = (256 + tiles - 1) / tiles, by_size = std::max<int64_t>(1, k / 64);
+  return static_cast<int>(std::min<int64_t>({by_grid, by_size, 65535}));
 }
 int64_t blocks_for(int64_t rows, int tpr) {
   return std::max<int64_t>(1, std::min<int64_t>((rows * tpr + 255) / 256, 132 * 16));
@@ -284,6 +332,28 @@ void reduce_rows_cuda(ReduceOp op, const Tensor& x, int64_t rows, int64_t k, dou
       reduce_kernel<uint16_t><<<blocks_for(rows, tpr), 256, 0, stream()>>>(op, x.ptr<uint16_t>(), iout ? nullptr : out.ptr<uint16_t>(), iout, rows, k, p, tpr);
   }
   cuda::check_launch(reduce_op_name(op));
+}
+
+void reduce_cols_cuda(ReduceOp op, const Tensor& x, int64_t outer, int64_t k, int64_t inner, Tensor& out) {
+  const char* name = reduce_op_name(op);
+  const bool mean = op == ReduceOp::Mean;
+  int splits = col_splits_for(outer, inner, k);
+  const int64_t seg = std::max<int64_t>(1, (k + splits - 1) / splits);
+  splits = static_cast<int>(std::max<int64_t>(1, (k + seg - 1) / seg));  // every segment non-empty
+  const dim3 grid(static_cast<unsigned>(outer * ((inner + 31) / 32)), 1, static_cast<unsigned>(splits));
+  const dim3 block(32, 8);
+  const size_t bytes = splits > 1 ? static_cast<size_t>(outer) * splits * inner * sizeof(double) : 0;
+  double* parts = bytes ? static_cast<double*>(cuda::alloc(name, bytes, 0)) : nullptr;
+  const int64_t fin_blocks = std::max<int64_t>(1, std::min<int64_t>((outer * inner + 255) / 256, 132 * 16));
+  if (x.dtype == DType::F32) {
+    cols_partial_kernel<float><<<grid, block, 0, stream()>>>(x.ptr<float>(), parts, out.ptr<float>(), k, inner, seg, mean);
+    if (parts) cols_finish_kernel<float><<<fin_blocks, 256, 0, stream()>>>(parts, out.ptr<float>(), outer, inner, splits, k, mean);
+  } else {
+    cols_partial_kernel<uint16_t><<<grid, block, 0, stream()>>>(x.ptr<uint16_t>(), parts, out.ptr<uint16_t>(), k, inner, seg, mean);
+    if (parts) cols_finish_kernel<uint16_t><<<fin_blocks, 256, 0, stream()>>>(parts, out.ptr<uint16_t>(), outer, inner, splits, k, mean);
+  }
+  if (parts) cuda::free(parts, bytes, 0);  // stream-ordered reuse: later work on this stream runs after the kernels
+  cuda::check_launch(name);
 }
 
 void softmax_rows_cuda(const Tensor& x, int64_t rows, int64_t k, bool log, Tensor& out) {
