@@ -18,10 +18,13 @@
  */
 import { noGrad } from '../autograd/tape';
 import { Rng } from '../data/rng';
+import { square, sub } from '../ops/elementwise';
 import { matmul } from '../ops/matmul';
+import { mean, sum } from '../ops/reduce';
 import { transpose } from '../ops/shape';
 import { tensor } from '../tensor/creation';
-import { tidy } from '../tensor/scope';
+import { keep, tidy } from '../tensor/scope';
+import { Tensor } from '../tensor/tensor';
 import { Device } from '../tensor/types';
 import { orthonormalizeColumns, symEig } from './linalg';
 
@@ -42,35 +45,39 @@ export interface Pca {
   explained: number;
 }
 
-function centred(f: Frames): { a: Float32Array; mean: Float64Array; total: number } {
+/** The frames on the device, centred: (N, d) float32, the column means (d) and the mean squared norm. */
+function centredOnDevice(f: Frames, dev: Device | undefined): { A: Tensor; mean: Float64Array; total: number } {
   const { data, n, d } = f;
-  const mean = new Float64Array(d);
-  for (let i = 0; i < n; ++i) for (let j = 0; j < d; ++j) mean[j] += data[i * d + j];
-  for (let j = 0; j < d; ++j) mean[j] /= n;
-  const a = new Float32Array(n * d);
-  let total = 0;
-  for (let i = 0; i < n; ++i) {
-    for (let j = 0; j < d; ++j) {
-      const v = data[i * d + j] - mean[j];
-      a[i * d + j] = v;
-      total += v * v;
-    }
-  }
-  return { a, mean, total: total / n };
+  return tidy(() => {
+    const X = tensor(data, [n, d], { device: dev });
+    const m = mean(X, 0);                                   // (d), accumulated in double
+    const A = sub(X, m);
+    const total = n > 0 ? sum(square(A)).item() / n : 0;
+    return { A: keep(A), mean: Float64Array.from(m.dataSync()), total };
+  });
 }
 
 /** Top-k principal directions of the frames (see the module comment). */
 export function fitPca(f: Frames, k: number, opts: { seed?: number; device?: Device } = {}): Pca {
-  const { n, d } = f;
+  const { d } = f;
   if (!(Number.isInteger(k) && k >= 1 && k <= d)) throw new Error(`[analysis.pca] k must be an integer in [1, ${d}], got ${k}`);
-  const { a, mean, total } = centred(f);
+  const c = centredOnDevice(f, opts.device);
+  try {
+    return pcaOf(c.A, c.mean, c.total, k, opts);
+  } finally {
+    c.A.dispose();
+  }
+}
+
+/** fitPca on frames already centred on the device: A (n, d). */
+function pcaOf(A: Tensor, mean: Float64Array, total: number, k: number, opts: { seed?: number; device?: Device }): Pca {
+  const [n, d] = A.shape;
   const l = Math.min(d, k + 10, n);
   const rng = new Rng(opts.seed ?? 0);
   const omega = new Float32Array(d * l);
   for (let i = 0; i < omega.length; ++i) omega[i] = rng.normal();
-  const dev = opts.device;
+  const dev = A.device;
   const q = noGrad(() => tidy(() => {
-    const A = tensor(a, [n, d], { device: dev });                         // (N, d)
     const toHost = (t: ReturnType<typeof matmul>): Float64Array => Float64Array.from(t.dataSync());
     let y = toHost(matmul(A, tensor(omega, [d, l], { device: dev })));    // (N, l)
     for (let it = 0; it < 4; ++it) {
@@ -109,15 +116,20 @@ export function fitPca(f: Frames, k: number, opts: { seed?: number; device?: Dev
   return { d, k, mean, components, variances, explained: total > 0 ? kept / total : 1 };
 }
 
-/** Frames projected on a PCA: (n, k) = (x − mean) Pᵀ, one device matmul. */
+/** Frames projected on a PCA: (n, k) = (x − mean) Pᵀ, centred and multiplied on the device. */
 export function project(f: Frames, p: Pca, device?: Device): Frames {
-  const { n, d } = f;
-  const { k } = p;
-  const a = new Float32Array(n * d);
-  for (let i = 0; i < n; ++i) for (let c = 0; c < d; ++c) a[i * d + c] = f.data[i * d + c] - p.mean[c];
+  return noGrad(() => tidy(() => {
+    const X = tensor(f.data, [f.n, f.d], { device });
+    return projectCentred(sub(X, tensor(Float32Array.from(p.mean), [p.d], { device })), p, f.n);
+  }));
+}
+
+/** (n, k) = A Pᵀ for frames A (n, d) already centred on the PCA's mean. */
+function projectCentred(A: Tensor, p: Pca, n: number): Frames {
+  const { d, k } = p;
   const pt = new Float32Array(d * k);
   for (let r = 0; r < k; ++r) for (let c = 0; c < d; ++c) pt[c * k + r] = p.components[r * d + c];
-  const out = noGrad(() => tidy(() => Float32Array.from(matmul(tensor(a, [n, d], { device }), tensor(pt, [d, k], { device })).dataSync() as Float32Array)));
+  const out = noGrad(() => tidy(() => Float32Array.from(matmul(A, tensor(pt, [d, k], { device: A.device })).dataSync() as Float32Array)));
   return { data: out, n, d: k };
 }
 
@@ -158,8 +170,19 @@ export function channelCapacity(k: number, sigma: number): number {
  * matched calibration).
  */
 export function reduceFrames(f: Frames, o: { k: number | null; sigma: number; seed: number; pcaSeed: number; device?: Device }): { frames: Frames; pca: Pca | null; stds: Float64Array } {
-  const pca = o.k !== null && o.k < f.d ? fitPca(f, o.k, { seed: o.pcaSeed, device: o.device }) : null;
-  const frames = pca ? project(f, pca, o.device) : { data: Float32Array.from(f.data), n: f.n, d: f.d };
+  if (o.k !== null && o.k < f.d && !(Number.isInteger(o.k) && o.k >= 1)) throw new Error(`[analysis.pca] k must be an integer in [1, ${f.d}], got ${o.k}`);
+  let pca: Pca | null = null;
+  let frames: Frames;
+  if (o.k !== null && o.k < f.d) {
+    // one upload: the centred frames serve the fit and the projection
+    const c = centredOnDevice(f, o.device);
+    try {
+      pca = pcaOf(c.A, c.mean, c.total, o.k, { seed: o.pcaSeed });
+      frames = projectCentred(c.A, pca, f.n);
+    } finally {
+      c.A.dispose();
+    }
+  } else frames = { data: Float32Array.from(f.data), n: f.n, d: f.d };
   const stds = standardize(frames);
   // Constant components get no noise: σ relative to a zero std is zero (they carry nothing).
   addNoise(frames, o.sigma, Array.from(stds, (s) => (s > 0 ? 1 : 0)), o.seed);

@@ -7,7 +7,7 @@
  */
 import { analysis } from '../../lib';
 import { calibrationPair } from '../../lib/analysis/calibrate';
-import { gaussianMi, logDetSpd, symEig } from '../../lib/analysis/linalg';
+import { gaussianMi, logDetSpd, orthonormalizeColumns, symEig } from '../../lib/analysis/linalg';
 import { project, reduceFrames } from '../../lib/analysis/reduce';
 import { Rng } from '../../lib/data/rng';
 
@@ -156,4 +156,62 @@ test('calibration truth: the closed form without reduction; the Gaussian MI of t
   expect(Math.abs(sample - p.truth) / p.truth).toBeLessThan(0.035);                // ~4 sampling SDs
   expect(p.truth).toBeGreaterThan(1.0);
   expect(p.truth).toBeLessThan(1.6);
+});
+
+describe('orthonormalizeColumns (thin QR)', () => {
+  /** Classical Householder-free reference: Gram–Schmidt on columns as arrays, float64, twice. */
+  function refQ(a: Float64Array, rows: number, cols: number): number[][] {
+    const q = Array.from({ length: cols }, (_, j) => Array.from({ length: rows }, (_, i) => a[i * cols + j]));
+    for (let pass = 0; pass < 2; ++pass) {
+      for (let j = 0; j < cols; ++j) {
+        for (let k = 0; k < j; ++k) {
+          const d = q[j].reduce((s, x, i) => s + x * q[k][i], 0);
+          q[j] = q[j].map((x, i) => x - d * q[k][i]);
+        }
+        const n = Math.sqrt(q[j].reduce((s, x) => s + x * x, 0));
+        q[j] = q[j].map((x) => (n > 0 ? x / n : 0));
+      }
+    }
+    return q;
+  }
+  function random(rows: number, cols: number, seed: number, scale: (j: number) => number): Float64Array {
+    const rng = new Rng(seed);
+    const a = new Float64Array(rows * cols);
+    for (let i = 0; i < rows; ++i) for (let j = 0; j < cols; ++j) a[i * cols + j] = rng.normal() * scale(j);
+    return a;
+  }
+
+  test.each([[2049, 26, 1], [129, 7, 1e4], [26, 26, 10], [1, 1, 1]])('(%d, %d), column scales up to %d: orthonormal, same span, the reference Q', (rows, cols, spread) => {
+    const a = random(rows, cols, rows + cols, (j) => spread ** (j / Math.max(1, cols - 1)));
+    const q = Float64Array.from(a);
+    orthonormalizeColumns(q, rows, cols);
+    const ref = refQ(a, rows, cols);
+    let orth = 0, diff = 0;
+    for (let j = 0; j < cols; ++j) {
+      for (let k = 0; k < cols; ++k) {
+        let d = 0;
+        for (let i = 0; i < rows; ++i) d += q[i * cols + j] * q[i * cols + k];
+        orth = Math.max(orth, Math.abs(d - (j === k ? 1 : 0)));
+      }
+      // the unique Q of a QR with positive diagonal: equal to the reference column by column
+      for (let i = 0; i < rows; ++i) diff = Math.max(diff, Math.abs(q[i * cols + j] - ref[j][i]));
+    }
+    expect(orth).toBeLessThan(1e-12);
+    expect(diff).toBeLessThan(1e-9);
+  });
+
+  test('a repeated column gives no NaN (the leading columns are unchanged); a NaN stays NaN', () => {
+    const rows = 300, cols = 5;
+    const a = random(rows, cols, 3, () => 1);
+    for (let i = 0; i < rows; ++i) a[i * cols + 3] = a[i * cols + 1];
+    const q = Float64Array.from(a);
+    orthonormalizeColumns(q, rows, cols);
+    expect(q.every(Number.isFinite)).toBe(true);
+    const ref = refQ(a, rows, cols);
+    for (const j of [0, 1, 2]) for (let i = 0; i < rows; ++i) expect(Math.abs(q[i * cols + j] - ref[j][i])).toBeLessThan(1e-9);
+    const b = random(rows, cols, 4, () => 1);
+    b[7 * cols + 2] = NaN;
+    orthonormalizeColumns(b, rows, cols);
+    expect(Number.isNaN(b[7 * cols + 2])).toBe(true);
+  });
 });
