@@ -11,7 +11,6 @@
 // on the same GPU in the same call (flash backend; its 'full' row is the reference for keylen).
 // Timing: batches of calls between stream synchronisations, median of 5 batches.
 // CPU (float32): B=2, H=4, L=1024, Dh=64, GFLOP/s forward and forward+backward.
-// Kernel generation (bfloat16): MAMBA_SPEECH_ATTN_KERNEL=1 runs the first kernels, default 2.
 'use strict';
 const ms = require('..');
 const { median, machine, printTable, writeJson, loadReference } = require('./common');
@@ -20,8 +19,7 @@ const args = process.argv.slice(2);
 const refFile = args.includes('--ref') ? args[args.indexOf('--ref') + 1] : null;
 const ref = loadReference(refFile);
 const quick = args.includes('--quick');
-const kernel = process.env.MAMBA_SPEECH_ATTN_KERNEL === '1' ? 1 : 2;
-const results = { machine: machine(ms), date: new Date().toISOString(), kernel, cases: {} };
+const results = { machine: machine(ms), date: new Date().toISOString(), cases: {} };
 const rows = [];
 
 function keyLengths(B, L) {
@@ -113,7 +111,7 @@ if (ms.cudaAvailable()) {
 }
 
 if (ref) results.reference = ref;
-printTable(`mamba-speech attention benchmark (bf16 kernel ${kernel}) — ${results.machine.gpus[0] || results.machine.cpu} (${results.machine.cores} cores)`,
+printTable(`mamba-speech attention benchmark — ${results.machine.gpus[0] || results.machine.cpu} (${results.machine.cores} cores)`,
   ['case', 'shape', 'fwd ms', 'fwd TFLOP/s', 'fwd+bwd ms', 'fwd+bwd TFLOP/s', 'torch fwd | fwd+bwd', 'ratio fwd | fwd+bwd (goal 0.6 | 0.5)'], rows);
 const out = args.includes('--out') ? args[args.indexOf('--out') + 1]
   : `attention-${ms.cudaAvailable() ? results.machine.gpus[0].replace(/[^A-Za-z0-9]+/g, '-') : 'cpu'}.json`;

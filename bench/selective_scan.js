@@ -3,7 +3,6 @@
 // the CPU GB/s at (2, 256, 16, 4096), with three floors and the PyTorch/mamba-ssm references.
 //
 //   node bench/selective_scan.js [--ref bench/results/torch_selective_scan.json] [--iters 30] [--cpu-only]
-//                                [--kernels 2,1]   (CUDA kernel versions, MAMBA_SPEECH_SCAN_KERNEL)
 //
 // Timing: CUDA events recorded before and after one call (the stream idle before it), median of
 // `iters` after 5 warm-up calls; on the CPU the host clock. Options as in a Mamba block: z, deltaSoftplus, deltaBias, D, variable B/C (G = 1).
@@ -25,7 +24,6 @@ const arg = (k, d) => (args.includes(k) ? args[args.indexOf(k) + 1] : d);
 const ref = loadReference(arg('--ref', require('path').join(__dirname, 'results', 'torch_selective_scan.json')));
 const iters = Number(arg('--iters', 30));
 const cpuOnly = args.includes('--cpu-only');
-const kernels = String(arg('--kernels', '2,1')).split(',').map(Number);
 
 // mamba-ssm e9594ce on an H200 (issue 3), d2d copy there 4172 GB/s.
 const mambaH200 = {
@@ -99,9 +97,10 @@ if (!cpuOnly && ms.cudaAvailable()) {
   results.copyGBps = copyGBps;
   const sfu = 16 * sms * clock, fp32 = 128 * sms * clock;
   for (const [B, D, N, L] of [[16, 1536, 16, 1024], [16, 1536, 16, 4096], [4, 2048, 16, 16384]]) {
-    for (const dtype of ['bfloat16', 'float32']) for (const kernel of kernels) {
-      // Read by the addon on every call (selective_scan_cuda.cu: kernel_version).
-      process.env.MAMBA_SPEECH_SCAN_KERNEL = String(kernel);
+    for (const dtype of ['bfloat16', 'float32']) {
+      // The CUDA scan has one kernel generation at these lengths (version 2; `kernel` stays in
+      // the JSON so results from before version 1 was dropped read the same).
+      const kernel = 2;
       const es = dtype === 'bfloat16' ? 2 : 4;
       const bdl = B * D * L, bnl = B * N * L, bdln = bdl * N;
       const r = run(B, D, N, L, dtype, 'cuda', iters);
@@ -120,7 +119,7 @@ if (!cpuOnly && ms.cudaAvailable()) {
       for (const [what, ms_, fl, ti, mi] of [['fwd', r.fwd, floors.fwd, 'fwdMs', 0], ['fwd+bwd', r.fb, floors.fb, 'fwdBwdMs', 1]]) {
         const floor = Math.max(fl.bytes, fl.exp, fl.fp32);
         rows.push({
-          shape: `(${B}, ${D}, ${N}, ${L})`, dtype, kernel: `v${kernel}`, pass: what,
+          shape: `(${B}, ${D}, ${N}, ${L})`, dtype, pass: what,
           'median ms': ms_.toFixed(3),
           'floors ms (bytes/exp/fp32)': `${fl.bytes.toFixed(3)}/${fl.exp.toFixed(3)}/${fl.fp32.toFixed(3)}`,
           'of floor': `${(floor / ms_ * 100).toFixed(0)}%`,
@@ -139,7 +138,7 @@ if (!cpuOnly && ms.cudaAvailable()) {
   const bytes = (4 * B * D * L + 2 * B * N * L) * 4;
   results.cpu = { shape: [B, D, N, L], fwdMs: r.fwd, fwdBwdMs: r.fb, GBps: bytes / (r.fwd / 1e3) / 1e9, threads: ms.buildInfo().threads };
   rows.push({
-    shape: `(${B}, ${D}, ${N}, ${L})`, dtype: 'float32 (cpu)', kernel: '-', pass: 'fwd / fwd+bwd',
+    shape: `(${B}, ${D}, ${N}, ${L})`, dtype: 'float32 (cpu)', pass: 'fwd / fwd+bwd',
     'median ms': `${r.fwd.toFixed(1)} / ${r.fb.toFixed(1)}`,
     'floors ms (bytes/exp/fp32)': `${(bytes / 1e9 / results.cpu.GBps * 1e3).toFixed(1)} ms at ${results.cpu.GBps.toFixed(2)} GB/s`,
     'of floor': '-', torch: '-', 'mamba-ssm (scaled)': '-',
@@ -148,5 +147,5 @@ if (!cpuOnly && ms.cudaAvailable()) {
 
 const card = results.machine.gpus[0] || 'no GPU';
 printTable(`selectiveScan on ${card} (d2d copy ${results.copyGBps ? results.copyGBps.toFixed(0) + ' GB/s' : '-'}; z, softplus, deltaBias, D, variable B/C)`,
-  ['shape', 'dtype', 'kernel', 'pass', 'median ms', 'floors ms (bytes/exp/fp32)', 'of floor', 'torch', 'mamba-ssm (scaled)'], rows);
+  ['shape', 'dtype', 'pass', 'median ms', 'floors ms (bytes/exp/fp32)', 'of floor', 'torch', 'mamba-ssm (scaled)'], rows);
 writeJson(arg('--out', 'selective_scan.json'), results);

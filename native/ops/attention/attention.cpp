@@ -2,8 +2,6 @@
 #include "attention.h"
 
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <vector>
 
 #include "../../core/cuda_api.h"
@@ -131,16 +129,8 @@ AttentionParams make_params(const Checked& c, const AttentionOptions& o) {
 
 }  // namespace
 
-int attention_kernel_version() {
-  static const int version = [] {
-    const char* e = std::getenv("MAMBA_SPEECH_ATTN_KERNEL");
-    return e && std::strcmp(e, "1") == 0 ? 1 : 2;
-  }();
-  return version;
-}
-
 bool attention_needs_dq_acc(int64_t Dh, bool deterministic) {
-  return attention_kernel_version() >= 2 && !deterministic && Dh <= 128;
+  return !deterministic && Dh <= 128;
 }
 
 AttentionForward attention_forward(const Tensor& q, const Tensor& k, const Tensor& v,

@@ -78,11 +78,8 @@ struct AttentionParams {
   float* dq_acc;                // (B, H, Lq, ceil8(Dh)) float32 scratch for atomic dQ, or nullptr
 };
 
-// The bfloat16 CUDA kernel generation: MAMBA_SPEECH_ATTN_KERNEL=1 selects the first (kept as
-// a fallback), anything else (default) the current one, 2. Read once.
-int attention_kernel_version();
-// Whether backward needs AttentionParams::dq_acc (bfloat16 cuda, kernel 2, non-deterministic,
-// Dh <= 128: dQ accumulated with float atomics).
+// Whether backward needs AttentionParams::dq_acc (bfloat16 cuda, non-deterministic, Dh <= 128:
+// dQ accumulated with float atomics).
 bool attention_needs_dq_acc(int64_t Dh, bool deterministic);
 
 void attention_forward_cpu(const AttentionParams& p);

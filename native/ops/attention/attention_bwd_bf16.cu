@@ -1,5 +1,7 @@
 // attention_bwd_bf16.cu — FlashAttention-2 backward on the tensor cores (bfloat16 in, float32
-// accumulate). Two kernels, no atomics, so the result is bitwise reproducible:
+// accumulate), the first generation: what kernel 2 (attention_bwd_bf16_v2.cu) does not cover runs
+// here: the whole backward at 128 < Dh <= 256, and the dq pass of the deterministic mode at
+// every Dh. Two kernels, no atomics, so the result is bitwise reproducible:
 //   dkdv: one block per (b, h, BC keys). Each warp owns 16 keys (and 1/DSPLIT of the head dim
 //         for its accumulators) and walks the query tiles that see its keys:
 //         S^T = K Q^T, P^T = exp(S^T - lse), dP^T = V dO^T, dS^T = P^T o (dP^T - D);
@@ -334,13 +336,10 @@ void launch_dq(const AttentionParams& p, bool vec, cudaStream_t s) {
 
 // Buckets (DH: dkdv BC, BR, DSPLIT; dq BC). A dkdv lane holds 2 x 16 x DH/DSPLIT / 32
 // accumulators plus 2 x BR/2 for S^T and dP^T; DH = 256 splits the head dim over warp pairs.
-void backward_bf16(const AttentionParams& p, bool vec, cudaStream_t s) {
-  if (p.Lk > 0) {
-    if (p.Dh <= 32) launch_dkdv<32, 64, 64, 1>(p, vec, s);
-    else if (p.Dh <= 64) launch_dkdv<64, 64, 64, 1>(p, vec, s);
-    else if (p.Dh <= 128) launch_dkdv<128, 64, 32, 1>(p, vec, s);
-    else launch_dkdv<256, 64, 32, 2>(p, vec, s);
-  }
+// dkdv runs only at Dh > 128 (kernel 2 covers Dh <= 128), so it has the DH = 256 bucket alone.
+void backward_bf16_dh256(const AttentionParams& p, bool vec, cudaStream_t s) {
+  if (p.Dh <= 128 || p.Dh > 256) fail("attention", "internal: the Dh 256 backward called with Dh = ", p.Dh);
+  if (p.Lk > 0) launch_dkdv<256, 64, 32, 2>(p, vec, s);
   if (p.Lq > 0) dq_bf16(p, vec, s);
 }
 

@@ -1,6 +1,7 @@
-// attention_bwd_bf16_v2.cu — kernel 2 of the bfloat16 backward (kernel 1: attention_bwd_bf16.cu,
-// the fallback, MAMBA_SPEECH_ATTN_KERNEL=1). FlashAttention-2's structure: one block per
-// (b, h, BC keys), 8 warps x 16 keys, walking the query tiles that see its keys:
+// attention_bwd_bf16_v2.cu — kernel 2 of the bfloat16 backward, for Dh <= 128 (kernel 1,
+// attention_bwd_bf16.cu, runs Dh > 128 and the deterministic dQ pass). FlashAttention-2's
+// structure: one block per (b, h, BC keys), 8 warps x 16 keys, walking the query tiles that see
+// its keys:
 //   S^T = K Q^T, P^T = exp2(S^T scale log2e - lse log2e), dP^T = V dO^T, dS^T = P^T o (dP~^T - D)
 //   dV += P~^T dO, dK += dS^T Q        (registers, as kernel 1)
 //   dQ_tile = dS K                     (dS^T staged in shared memory; float32 atomics into dq_acc)
@@ -292,6 +293,7 @@ void launch_any(const AttentionParams& p, bool vec, bool atomic, cudaStream_t s)
 bool backward_bf16_v2(const AttentionParams& p, bool vec, cudaStream_t s) {
   if (p.Dh > 128) return false;
   const bool atomic = !p.deterministic;
+  if (atomic && !p.dq_acc) fail("attention", "internal: the bfloat16 backward needs dq_acc (attention_needs_dq_acc)");
   if (p.Lk > 0) {
     if (atomic && p.Lq > 0) {
       const int64_t ldq = (p.Dh + 7) / 8 * 8;

@@ -1,10 +1,10 @@
 // attention_cuda.cu — CUDA entry points: picks the kernel family by dtype (bfloat16 -> tensor
 // cores; float32 -> exact CUDA-core kernels, attention_f32.cu) and runs the backward's
-// preprocessing D = rowsum(dO * O). bfloat16 has two generations (attention_kernel_version()):
-//   2 (default): attention_{fwd,bwd}_bf16_v2.cu, dQ by float atomics unless deterministic;
-//   1 (MAMBA_SPEECH_ATTN_KERNEL=1): attention_{fwd,bwd}_bf16.cu, the first, slower kernels.
-// ptxas -v (sm_90), kernel 2, no dropout: forward 231 / 255 registers at Dh 64 / 128, backward
-// see attention_bwd_bf16_v2.cu.
+// preprocessing D = rowsum(dO * O). bfloat16: attention_{fwd,bwd}_bf16_v2.cu, dQ by float atomics
+// unless deterministic (then attention_bwd_bf16.cu's separate dQ pass); the backward at Dh > 128,
+// which kernel 2 does not cover, runs attention_bwd_bf16.cu (the first-generation backward).
+// ptxas -v (sm_90), no dropout: forward 231 / 255 registers at Dh 64 / 128, backward see
+// attention_bwd_bf16_v2.cu.
 #include "attention_cuda.cuh"
 #include "../../core/cuda_api.h"
 
@@ -37,8 +37,7 @@ void attention_forward_cuda(const AttentionParams& p, DType dtype) {
   cudaStream_t s = static_cast<cudaStream_t>(cuda::stream(0));
   if (dtype == DType::BF16) {
     const bool vec = p.Dh % 8 == 0 && aligned16(p.q) && aligned16(p.k) && aligned16(p.v) && aligned16(p.o);
-    if (attention_kernel_version() >= 2) attn::forward_bf16_v2(p, vec, s);
-    else attn::forward_bf16(p, vec, s);
+    attn::forward_bf16_v2(p, vec, s);
   } else {
     attn::forward_f32(p, s);
   }
@@ -59,8 +58,7 @@ void attention_backward_cuda(const AttentionParams& p, DType dtype) {
   if (dtype == DType::BF16) {
     const bool vec = p.Dh % 8 == 0 && aligned16(p.q) && aligned16(p.k) && aligned16(p.v) && aligned16(p.dout) &&
                      aligned16(p.dq) && aligned16(p.dk) && aligned16(p.dv);
-    const bool v2 = attention_kernel_version() >= 2 && (p.deterministic || p.dq_acc) && attn::backward_bf16_v2(p, vec, s);
-    if (!v2) attn::backward_bf16(p, vec, s);
+    if (!attn::backward_bf16_v2(p, vec, s)) attn::backward_bf16_dh256(p, vec, s);  // Dh > 128
   } else {
     attn::backward_f32(p, s);
   }

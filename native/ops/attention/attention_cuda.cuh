@@ -150,13 +150,14 @@ __device__ __forceinline__ void store_tile_bf16(uint16_t* g, const uint16_t* s, 
 // Host-side entry points of the kernel files (attention_cuda.cu dispatches to them).
 void forward_f32(const AttentionParams& p, cudaStream_t s);
 void backward_f32(const AttentionParams& p, cudaStream_t s);
-void forward_bf16(const AttentionParams& p, bool vec, cudaStream_t s);
-void backward_bf16(const AttentionParams& p, bool vec, cudaStream_t s);
-void dq_bf16(const AttentionParams& p, bool vec, cudaStream_t s);  // kernel 1's separate dQ pass
-// Kernel 2 (attention_{fwd,bwd}_bf16_v2.cu); backward_bf16_v2 returns false for head dims it
-// does not cover (Dh > 128), which then run kernel 1.
+// bfloat16 (attention_{fwd,bwd}_bf16_v2.cu): the forward covers every Dh <= 256; the backward
+// returns false for the head dims it does not cover (Dh > 128), which run backward_bf16_dh256.
 void forward_bf16_v2(const AttentionParams& p, bool vec, cudaStream_t s);
 bool backward_bf16_v2(const AttentionParams& p, bool vec, cudaStream_t s);
+// attention_bwd_bf16.cu (the first-generation backward, kept where kernel 2 does not reach):
+// dK/dV and dQ for 128 < Dh <= 256, and the separate, deterministic dQ pass for any Dh.
+void backward_bf16_dh256(const AttentionParams& p, bool vec, cudaStream_t s);
+void dq_bf16(const AttentionParams& p, bool vec, cudaStream_t s);
 
 }  // namespace attn
 }  // namespace ms

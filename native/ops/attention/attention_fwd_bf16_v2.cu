@@ -1,5 +1,5 @@
-// attention_fwd_bf16_v2.cu — kernel 2 of the bfloat16 forward (kernel 1: attention_fwd_bf16.cu,
-// kept as the fallback, MAMBA_SPEECH_ATTN_KERNEL=1). Same algorithm and tiling idea (FlashAttention-2:
+// attention_fwd_bf16_v2.cu — kernel 2 of the bfloat16 forward, the only one (kernel 1, removed, was
+// attention_fwd_bf16.cu; it is in git history). Same algorithm and tiling idea (FlashAttention-2:
 // 4 warps x 32 query rows, Q K^T and P V on mma.sync m16n8k16, online softmax in registers, P
 // fed from the accumulators into the P V A-fragments), with the per-element work cut down.
 // Kernel 1 measured 100-160 TFLOP/s on an H200 where the tensor cores allow ~3x that; per

@@ -156,9 +156,8 @@ struct Geometry {
 Geometry geometry(const ScanDims& dm);
 Params make_params(const ScanInputs& in, const ScanDims& dm, const Geometry& g);
 void run_fwd(const Params& p, const Geometry& g, bool bf16);
-// Which kernels run: MAMBA_SPEECH_SCAN_KERNEL=1 (warp per 8 rows, time serial) or 2 (default,
-// scan_v2.cuh) — version 1 also for L >= 2^30; read on every call so a benchmark can compare
-// both in one process. Both save the same chunk-start states, so either backward reads either's.
+// Which kernels run: version 2 (scan_v2.cuh) for L < 2^30, version 1 (warp per 8 rows, time
+// serial; 64-bit time indices) for L >= 2^30. Both save the same chunk-start states.
 int kernel_version(int64_t len);
 }  // namespace scan
 

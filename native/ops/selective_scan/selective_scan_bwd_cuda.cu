@@ -1,6 +1,6 @@
-// selective_scan_bwd_cuda.cu — the selective scan backward on CUDA: kernel version 1 (work split:
-// scan_cuda.cuh) and the buffers and reductions both versions share (version 2's main kernel:
-// selective_scan_v2_bwd.cu).
+// selective_scan_bwd_cuda.cu — the selective scan backward on CUDA: the buffers and reductions
+// both kernel versions share, version 2's main kernel being selective_scan_v2_bwd.cu, and kernel
+// version 1 (work split: scan_cuda.cuh), which runs only for L >= 2^30 (scan::kernel_version).
 //
 // Per warp, chunks of 64 steps last to first. Pass A re-runs the chunk from its saved state and
 // keeps the state at each tile start (shared memory). Pass B walks the chunk's tiles last to

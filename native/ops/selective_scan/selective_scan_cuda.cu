@@ -1,5 +1,6 @@
-// selective_scan_cuda.cu — the selective scan forward on CUDA, kernel version 1 (work split:
-// scan_cuda.cuh), and the choice between it and version 2 (selective_scan_v2_fwd.cu).
+// selective_scan_cuda.cu — the selective scan forward on CUDA: the dispatch to kernel version 2
+// (selective_scan_v2_fwd.cu), and kernel version 1 (work split: scan_cuda.cuh), which runs only
+// where version 2 cannot: L >= 2^30 (version 2 indexes time in 32 bits).
 //
 // Napkin math, (B, D, N, L) = (16, 1536, 16, 1024) bf16 on an H200: 4.0e8 exp2f at 16 per clock
 // per SM (132 SMs, 1.98 GHz) is 0.10 ms; u, delta, z, out = 4 * 50 MB at ~4.2 TB/s is 0.05 ms; so
@@ -8,8 +9,6 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
 
 #include "../../core/cuda_api.h"
 #include "../../core/error.h"
@@ -179,8 +178,6 @@ Params make_params(const ScanInputs& in, const ScanDims& dm, const Geometry& g) 
 }
 
 int kernel_version(int64_t len) {
-  const char* v = std::getenv("MAMBA_SPEECH_SCAN_KERNEL");
-  if (v && std::strcmp(v, "1") == 0) return 1;
   return len < (int64_t{1} << 30) ? 2 : 1;  // version 2 indexes time in 32 bits
 }
 
