@@ -185,7 +185,9 @@ describe('stoi', () => {
       expect(v[i]).toBeGreaterThan(v[i - 1]);
       expect(e[i]).toBeGreaterThan(e[i - 1]);
     }
-    expect(v[v.length - 1]).toBeGreaterThan(0.95);
+    // Over 400 draws of speech and noise the 25 dB score spread over 0.885-1.0 (median 0.993,
+    // 1st percentile 0.937): a bar of 0.95 failed for about one seed in 36.
+    expect(v[v.length - 1]).toBeGreaterThan(0.85);
   });
 
   test('16 kHz input is resampled to 10 kHz first', () => {
