@@ -10,7 +10,7 @@ dev_begin || exit 1
 timeout 40 node scripts/probe-norm.js cuda >"$W/probe-norm.log" 2>&1; cat "$W/probe-norm.log"; snap
 MAMBA_SPEECH_REQUIRE_GPU=1 timeout ${JEST_LIMIT:-270} node --expose-gc node_modules/jest/bin/jest.js --ci -w 12 \
   --testPathIgnorePatterns test/install test/reproduce test/mi/sweep test/reliability/fuzz \
-  --json --outputFile="$W/jest-gpu.json" ${JEST_PATHS:-} >"$W/test-gpu.log" 2>  --json --outputFile="$W/jest-gpu.json" >"$W/test-gpu.log" 2>&11
+  --json --outputFile="$W/jest-gpu.json" ${JEST_PATHS:-} >"$W/test-gpu.log" 2>&1
 echo "jest rc $? at $(( $(date +%s) - t0 )) s"
 node scripts/ci-summary.js "$W/jest-gpu.json" | tail -3
 grep -E '✕' "$W/test-gpu.log" | head -30; snap
