@@ -14,7 +14,7 @@ MAMBA_SPEECH_REQUIRE_GPU=1 timeout ${JEST_LIMIT:-270} node --expose-gc node_modu
 echo "jest rc $? at $(( $(date +%s) - t0 )) s"
 node scripts/ci-summary.js "$W/jest-gpu.json" | tail -3
 grep -E '✕' "$W/test-gpu.log" | head -30; snap
-BENCH_OUT_DIR=$W/results timeout 90 node bench/trainer_overhead.js --device cuda >"$W/trainer-overhead.log" 2>&1; tail -4 "$W/trainer-overhead.log"; snap
+BENCH_OUT_DIR=$W/results timeout 90 node bench/trainer_overhead.js --device cuda ${TRAINER_QUICK:+--quick} >"$W/trainer-overhead.log" 2>&1; tail -4 "$W/trainer-overhead.log"; snap
 echo "at $(( $(date +%s) - t0 )) s"
 timeout 100 python3 bench/torch_nn_layers.py "$W/torch_nn_layers.json" >"$W/torch-layers.log" 2>&1; tail -2 "$W/torch-layers.log"
 BENCH_OUT_DIR=$W/results timeout 90 node bench/nn_layers.js --ref "$W/torch_nn_layers.json" >"$W/layers.log" 2>&1; tail -8 "$W/layers.log"; snap
