@@ -94,6 +94,7 @@ describe('README figures are the committed bench/results', () => {
     const km = hb['kmeans-gpu'];
     const en = json('enhancement-paper-NVIDIA-H100-80GB-HBM3.json').encoders;
     const an = json('analysis-NVIDIA-H100-80GB-HBM3.json');
+    const ly = json('nn_layers-NVIDIA-H100-80GB-HBM3.json').layers;
     const expected = [
       `per-call overhead of a 1-element \`add\` ${f(cpu.overhead.cpu.addDispose * 1e6, 1)} µs`,
       `256 MiB from a Float32Array into a tensor ${f(cpu.copy['tensor(Float32Array) -> cpu'].GBps, 1)} GB/s and back through \`dataSync()\` ${f(cpu.copy['dataSync() cpu -> Float32Array'].GBps, 1)} GB/s`,
@@ -116,6 +117,9 @@ describe('README figures are the committed bench/results', () => {
       `ConBiMamba ${f(hb['pretrain conbimamba'].ms, 1)} ms against ${f(hb['pretrain conbimamba'].ref, 1)} ms`,
       `${f(en.transformer.msPerStep, 1)} ms Transformer, ${f(en.mamba.msPerStep, 1)} ms Mamba, ${f(en.conbimamba.msPerStep, 1)} ms ConBiMamba; k-means`,
       `${f(an.cases.corrected.seconds, 1)} s, ${f(an.reference.paperSeconds / an.cases.corrected.seconds, 1)}× faster than the paper's PyTorch loop`,
+      `Transformer ${f(ly.transformer.ms, 2)} ms against PyTorch's ${f(ly.transformer.torchMs, 2)} ms (${f(ly.transformer.torchMs / ly.transformer.ms, 2)}×)`,
+      `Conformer ${f(ly.conformer.ms, 2)} ms against ${f(ly.conformer.torchMs, 2)} ms (${f(ly.conformer.torchMs / ly.conformer.ms, 2)}×)`,
+      `Mamba ${f(ly.mamba.ms, 2)} ms, ConBiMamba ${f(ly.conbimamba.ms, 2)} ms; the trainer`,
       `fit ${f(km.ref.fit_s / km.fitS, 2)}× and predict ${f(km.ref.predict_s / km.predictS, 2)}× PyTorch`,
       `the trainer adds ${f((tg.overheadRatio - 1) * 100, 1)} % to a small model's step on CUDA (goal 3 %) and ${f(Math.max(0, (tcpu.overheadRatio - 1) * 100), 1)} % on the CPU`,
     ];
