@@ -24,3 +24,14 @@ dev_begin() {
   t0=$(date +%s)
   dev_setup "$W" || { snap; return 1; }
 }
+#   dev_jest LIMIT     the GPU jest suite (without the CPU-only install/reproduce files, the
+#                      long MI sweep and the fuzzing) within LIMIT s (or $JEST_LIMIT), or only
+#                      $JEST_PATHS; JSON and log under $W, then the summary line and the failures
+dev_jest() {
+  MAMBA_SPEECH_REQUIRE_GPU=1 timeout "${JEST_LIMIT:-$1}" node --expose-gc node_modules/jest/bin/jest.js --ci -w 12 \
+    --testPathIgnorePatterns test/install test/reproduce test/mi/sweep test/reliability/fuzz \
+    --json --outputFile="$W/jest-gpu.json" ${JEST_PATHS:-} >"$W/test-gpu.log" 2>&1
+  echo "jest rc $? at $(( $(date +%s) - t0 )) s"
+  node scripts/ci-summary.js "$W/jest-gpu.json" | tail -3
+  grep -E '✕' "$W/test-gpu.log" | head -40
+}

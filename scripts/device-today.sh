@@ -8,12 +8,7 @@ set -uo pipefail
 source scripts/device-lib.sh
 dev_begin || exit 1
 timeout 40 node scripts/probe-norm.js cuda >"$W/probe-norm.log" 2>&1; cat "$W/probe-norm.log"; snap
-MAMBA_SPEECH_REQUIRE_GPU=1 timeout ${JEST_LIMIT:-270} node --expose-gc node_modules/jest/bin/jest.js --ci -w 12 \
-  --testPathIgnorePatterns test/install test/reproduce test/mi/sweep test/reliability/fuzz \
-  --json --outputFile="$W/jest-gpu.json" ${JEST_PATHS:-} >"$W/test-gpu.log" 2>&1
-echo "jest rc $? at $(( $(date +%s) - t0 )) s"
-node scripts/ci-summary.js "$W/jest-gpu.json" | tail -3
-grep -E '✕' "$W/test-gpu.log" | head -30; snap
+dev_jest 270; snap
 BENCH_OUT_DIR=$W/results timeout 90 node bench/trainer_overhead.js --device cuda ${TRAINER_QUICK:+--quick} >"$W/trainer-overhead.log" 2>&1; tail -4 "$W/trainer-overhead.log"; snap
 echo "at $(( $(date +%s) - t0 )) s"
 timeout 100 python3 bench/torch_nn_layers.py "$W/torch_nn_layers.json" >"$W/torch-layers.log" 2>&1; tail -2 "$W/torch-layers.log"

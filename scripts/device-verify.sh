@@ -12,12 +12,7 @@ timeout 60 node scripts/probe-norm.js cuda >"$W/probe-norm.log" 2>&1; cat "$W/pr
 timeout 60 node scripts/probe-trainer.js cuda >"$W/probe-trainer.log" 2>&1; cat "$W/probe-trainer.log"
 BENCH_OUT_DIR=$W/results timeout 90 node bench/trainer_overhead.js --device cuda >"$W/trainer-overhead.log" 2>&1; tail -6 "$W/trainer-overhead.log"; snap
 echo "diagnostics done at $(( $(date +%s) - t0 )) s"
-MAMBA_SPEECH_REQUIRE_GPU=1 timeout ${JEST_LIMIT:-250} node --expose-gc node_modules/jest/bin/jest.js --ci -w 12 \
-  --testPathIgnorePatterns test/install test/reproduce test/mi/sweep test/reliability/fuzz \
-  --json --outputFile="$W/jest-gpu.json" ${JEST_PATHS:-} >"$W/test-gpu.log" 2>&1
-echo "jest rc $? at $(( $(date +%s) - t0 )) s"
-node scripts/ci-summary.js "$W/jest-gpu.json" | tail -3
-grep -E '✕' "$W/test-gpu.log" | head -40; snap
+dev_jest 250; snap
 [ -n "${SKIP_OOM:-}" ] || MAMBA_SPEECH_TEST_GPU_OOM=1 MAMBA_SPEECH_REQUIRE_GPU=1 timeout 60 node --expose-gc node_modules/jest/bin/jest.js --ci test/reliability/gpu_oom.test.ts >"$W/oom.log" 2>&1
 echo "gpu_oom rc $?"; tail -6 "$W/oom.log"; snap
 echo "total $(( $(date +%s) - t0 )) s"
