@@ -2,12 +2,17 @@
 // nn_layers.js — forward+backward of one encoder layer of each kind at (B, L, C) = (8, 1000, 768)
 // in bf16 autocast on CUDA (median of 10 after 3 warm-ups, synchronised wall clock), against the
 // PyTorch modules timed by bench/torch_nn_layers.py in the same call (--ref).
+//   node bench/nn_layers.js [--ref torch.json] [--only transformer,mamba] [--iters 10] [--save]
 'use strict';
 const ms = require('..');
 const { machine, printTable, writeJson, loadReference, median } = require('./common');
 
 const args = process.argv.slice(2);
-const ref = loadReference(args.includes('--ref') ? args[args.indexOf('--ref') + 1] : null);
+const arg = (k) => (args.includes(k) ? args[args.indexOf(k) + 1] : null);
+const ref = loadReference(arg('--ref'));
+// --only transformer,conformer: those layers; --iters N: timed steps (e.g. under a profiler)
+const only = arg('--only') ? arg('--only').split(',') : null;
+const ITERS = Number(arg('--iters') || 10);
 if (!ms.cudaAvailable()) {
   console.log('nn_layers: needs a GPU (bf16 autocast on CUDA)');
   process.exit(0);
@@ -23,6 +28,7 @@ const build = {
 const rows = [];
 const results = { machine: machine(ms), date: new Date().toISOString(), shape: [B, L, C], layers: {} };
 for (const [name, make] of Object.entries(build)) {
+  if (only && !only.includes(name)) continue;
   let t;
   try {
     const layer = make();
@@ -35,7 +41,7 @@ for (const [name, make] of Object.entries(build)) {
     for (let i = 0; i < 3; ++i) step();
     ms.synchronize();
     const ts = [];
-    for (let i = 0; i < 10; ++i) {
+    for (let i = 0; i < ITERS; ++i) {
       const t0 = process.hrtime.bigint();
       step();
       ms.synchronize();

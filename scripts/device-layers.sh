@@ -7,13 +7,13 @@ set -uo pipefail
 source scripts/device-lib.sh
 OUT0=${OUT:-/tmp/ms-out}; W=/tmp/w; t0=$(date +%s); snap() { dev_snap "$OUT0" "$W"; }
 mkdir -p "$W/results" "$W/nsys"; export PATH=$PWD/node_modules/.bin:$PATH
-{ command -v node >/dev/null && [ -d dist ] && [ -f build/Release/mamba_speech.node ]; } || dev_setup "$W" || { snap; exit 1; }
+dev_ready "$W" || { snap; exit 1; }
 timeout 120 python3 bench/torch_nn_layers.py "$W/torch_nn_layers.json" >"$W/torch-layers.log" 2>&1; tail -3 "$W/torch-layers.log"
 BENCH_OUT_DIR=$W/results timeout 120 node bench/nn_layers.js --ref "$W/torch_nn_layers.json" >"$W/layers.log" 2>&1; tail -8 "$W/layers.log"; snap
 NSYS=$(command -v nsys || ls /usr/local/cuda/bin/nsys /opt/nvidia/nsight-systems/*/bin/nsys 2>/dev/null | head -1)
 if [ -n "$NSYS" ]; then
   for l in transformer conbimamba; do
-    timeout 90 "$NSYS" profile -t cuda,osrt --force-overwrite true -o "$W/nsys/$l" node scripts/prof-layer.js $l 20 >"$W/nsys/$l.log" 2>&1
+    timeout 90 "$NSYS" profile -t cuda,osrt --force-overwrite true -o "$W/nsys/$l" node bench/nn_layers.js --only $l --iters 20 >"$W/nsys/$l.log" 2>&1
     timeout 60 "$NSYS" stats -r cuda_gpu_kern_sum,cuda_api_sum --format csv -o "$W/nsys/$l" "$W/nsys/$l.nsys-rep" >>"$W/nsys/$l.log" 2>&1
     rm -f "$W/nsys/$l.nsys-rep" "$W/nsys/$l.sqlite"
     head -3 "$W/nsys/$l.log"; ls "$W/nsys" | grep "$l"

@@ -13,6 +13,8 @@ dev_setup() {
   npx tsc -p tsconfig.build.json >"$logs/tsc.log" 2>&1 || echo "tsc errors (tsc.log)"
   echo "setup + build done in $(( $(date +%s) - t0 )) s"
 }
+#   dev_ready LOGDIR   dev_setup unless this (warm) machine already has node, dist/ and the addon
+dev_ready() { { command -v node && [ -d dist ] && [ -f build/Release/mamba_speech.node ]; } >/dev/null 2>&1 || dev_setup "$1"; }
 dev_snap() { tar czf "$1/all.tgz" -C "$(dirname "$2")" "$(basename "$2")"; }
 #   dev_begin          the usual start of a call: W=/tmp/w (logs, results, prof), OUT0=$OUT,
 #                      snap() refreshing $OUT0/all.tgz, t0, then dev_setup

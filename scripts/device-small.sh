@@ -11,7 +11,7 @@ set -uo pipefail
 source scripts/device-lib.sh
 OUT0=${OUT:-/tmp/ms-out}; W=/tmp/w-small; t0=$(date +%s)
 mkdir -p "$W" "$OUT0"; export PATH=$PWD/node_modules/.bin:$PATH
-{ command -v node >/dev/null && [ -d dist ] && [ -f build/Release/mamba_speech.node ]; } || dev_setup "$W" || { dev_snap "$OUT0" "$W"; exit 1; }
+dev_ready "$W" || { dev_snap "$OUT0" "$W"; exit 1; }
 left=$(( ${LIMIT:-540} - ($(date +%s) - t0) ))
 echo "reproduce small for at most $left s (setup took $(( $(date +%s) - t0 )) s)"
 timeout -s TERM -k 30 "$left" node bin/mamba-speech.js reproduce --preset small --device cuda --out runs/small >>"$W/small.log" 2>&1

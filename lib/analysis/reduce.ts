@@ -57,23 +57,26 @@ function centredOnDevice(f: Frames, dev: Device | undefined): { A: Tensor; mean:
   });
 }
 
+function checkK(k: number, d: number): void {
+  if (!(Number.isInteger(k) && k >= 1 && k <= d)) throw new Error(`[analysis.pca] k must be an integer in [1, ${d}], got ${k}`);
+}
+
 /** Top-k principal directions of the frames (see the module comment). */
 export function fitPca(f: Frames, k: number, opts: { seed?: number; device?: Device } = {}): Pca {
-  const { d } = f;
-  if (!(Number.isInteger(k) && k >= 1 && k <= d)) throw new Error(`[analysis.pca] k must be an integer in [1, ${d}], got ${k}`);
+  checkK(k, f.d);
   const c = centredOnDevice(f, opts.device);
   try {
-    return pcaOf(c.A, c.mean, c.total, k, opts);
+    return pcaOf(c.A, c.mean, c.total, k, opts.seed ?? 0);
   } finally {
     c.A.dispose();
   }
 }
 
-/** fitPca on frames already centred on the device: A (n, d). */
-function pcaOf(A: Tensor, mean: Float64Array, total: number, k: number, opts: { seed?: number; device?: Device }): Pca {
+/** fitPca on frames already centred on the device: A (n, d), on A's device. */
+function pcaOf(A: Tensor, mean: Float64Array, total: number, k: number, seed: number): Pca {
   const [n, d] = A.shape;
   const l = Math.min(d, k + 10, n);
-  const rng = new Rng(opts.seed ?? 0);
+  const rng = new Rng(seed);
   const omega = new Float32Array(d * l);
   for (let i = 0; i < omega.length; ++i) omega[i] = rng.normal();
   const dev = A.device;
@@ -170,14 +173,14 @@ export function channelCapacity(k: number, sigma: number): number {
  * matched calibration).
  */
 export function reduceFrames(f: Frames, o: { k: number | null; sigma: number; seed: number; pcaSeed: number; device?: Device }): { frames: Frames; pca: Pca | null; stds: Float64Array } {
-  if (o.k !== null && o.k < f.d && !(Number.isInteger(o.k) && o.k >= 1)) throw new Error(`[analysis.pca] k must be an integer in [1, ${f.d}], got ${o.k}`);
   let pca: Pca | null = null;
   let frames: Frames;
   if (o.k !== null && o.k < f.d) {
+    checkK(o.k, f.d);
     // one upload: the centred frames serve the fit and the projection
     const c = centredOnDevice(f, o.device);
     try {
-      pca = pcaOf(c.A, c.mean, c.total, o.k, { seed: o.pcaSeed });
+      pca = pcaOf(c.A, c.mean, c.total, o.k, o.pcaSeed);
       frames = projectCentred(c.A, pca, f.n);
     } finally {
       c.A.dispose();

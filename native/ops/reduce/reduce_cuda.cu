@@ -344,7 +344,7 @@ void reduce_cols_cuda(ReduceOp op, const Tensor& x, int64_t outer, int64_t k, in
   const dim3 block(32, 8);
   const size_t bytes = splits > 1 ? static_cast<size_t>(outer) * splits * inner * sizeof(double) : 0;
   double* parts = bytes ? static_cast<double*>(cuda::alloc(name, bytes, 0)) : nullptr;
-  const int64_t fin_blocks = std::max<int64_t>(1, std::min<int64_t>((outer * inner + 255) / 256, 132 * 16));
+  const int64_t fin_blocks = blocks_for(outer * inner, 1);  // one thread per output
   if (x.dtype == DType::F32) {
     cols_partial_kernel<float><<<grid, block, 0, stream()>>>(x.ptr<float>(), parts, out.ptr<float>(), k, inner, seg, mean);
     if (parts) cols_finish_kernel<float><<<fin_blocks, 256, 0, stream()>>>(parts, out.ptr<float>(), outer, inner, splits, k, mean);
